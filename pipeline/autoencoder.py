@@ -1,0 +1,161 @@
+"""The convolutional autoencoder: a function from params to Keras models, and its training.
+
+Only this module and the `embed` stage import TensorFlow; everything downstream reads the
+latent arrays they write.
+
+Shapes: images are (n, 32, 32, 3) uint8; codes are (n, code_size) float32.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off stderr
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import layers  # noqa: E402
+
+from pipeline.errors import InputError  # noqa: E402
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """The `embed:` section of params.yaml that shapes and trains the autoencoder."""
+
+    filters: tuple[int, ...] = (32, 64, 128)  # one stride-2 conv block per entry: 32→16→8→4
+    code_size: int = 128  # width of the dense bottleneck: the latent code
+    epochs: int = 15
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    flip: bool = True  # augment with horizontal flips (input and target flipped together)
+    train_samples: int | None = None  # train on a random sample of this many images (None: all)
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: dict) -> "AutoencoderConfig":
+        known = {name for name in cls.__dataclass_fields__ if name != "extra"}
+        config = cls(**{key: (tuple(value) if key == "filters" else value)
+                        for key, value in params.items() if key in known})
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Check ranges before any training starts; errors name params.yaml and the key."""
+        def bad(key, expected, found):
+            raise InputError(f"params.yaml: embed.{key}: expected {expected}, found {found!r}")
+
+        if not self.filters or len(self.filters) > 5 or any(int(f) < 1 for f in self.filters):
+            bad("filters", "1 to 5 positive integers (each block halves 32×32)", list(self.filters))
+        if int(self.code_size) < 1:
+            bad("code_size", "a positive integer", self.code_size)
+        if int(self.epochs) < 1:
+            bad("epochs", "a positive integer", self.epochs)
+        if int(self.batch_size) < 1:
+            bad("batch_size", "a positive integer", self.batch_size)
+        if not float(self.learning_rate) > 0:
+            bad("learning_rate", "a positive number", self.learning_rate)
+        if self.train_samples is not None and int(self.train_samples) < 1:
+            bad("train_samples", "a positive integer or null (all images)", self.train_samples)
+
+
+def make_deterministic(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow and ask TensorFlow for deterministic kernels."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def build_autoencoder(config: AutoencoderConfig) -> tuple[keras.Model, keras.Model]:
+    """Return (autoencoder, encoder). Both take float32 images in [0, 1], shape (32, 32, 3).
+
+    Encoder: per entry of ``filters``, a 3×3 stride-2 convolution with batch norm and ReLU;
+    then a dense layer to ``code_size``. The decoder mirrors it with transposed convolutions
+    and ends in a sigmoid, so reconstructions are pixels in [0, 1].
+    """
+    inputs = keras.Input(shape=(32, 32, 3), name="image")
+    x = inputs
+    for index, filters in enumerate(config.filters, start=1):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"conv{index}")(x)
+        x = layers.BatchNormalization(name=f"conv{index}_bn")(x)
+        x = layers.ReLU(name=f"conv{index}_relu")(x)
+    feature_shape = tuple(int(d) for d in x.shape[1:])
+    x = layers.Flatten(name="flatten")(x)
+    code = layers.Dense(config.code_size, name="code")(x)
+    encoder = keras.Model(inputs, code, name="encoder")
+
+    y = layers.Dense(int(np.prod(feature_shape)), activation="relu", name="expand")(code)
+    y = layers.Reshape(feature_shape, name="unflatten")(y)
+    for index, filters in reversed(list(enumerate(config.filters, start=1))):
+        out_filters = config.filters[index - 2] if index > 1 else 32
+        y = layers.Conv2DTranspose(out_filters, 3, strides=2, padding="same", use_bias=False,
+                                   name=f"deconv{index}")(y)
+        y = layers.BatchNormalization(name=f"deconv{index}_bn")(y)
+        y = layers.ReLU(name=f"deconv{index}_relu")(y)
+    outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="pixels")(y)
+    autoencoder = keras.Model(inputs, outputs, name="autoencoder")
+    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    return autoencoder, encoder
+
+
+def training_dataset(images: np.ndarray, config: AutoencoderConfig, seed: int) -> tf.data.Dataset:
+    """(input, target) batches of float32 images in [0, 1]; flips apply to both alike."""
+    data = tf.data.Dataset.from_tensor_slices(images)
+    data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    data = data.batch(config.batch_size)
+
+    def to_pair(batch):
+        batch = tf.cast(batch, tf.float32) / 255.0
+        if config.flip:
+            batch = tf.image.random_flip_left_right(batch, seed=seed)
+        return batch, batch
+
+    return data.map(to_pair).prefetch(2)
+
+
+def layer_table(model: keras.Model) -> list[dict]:
+    """One row per layer of ``model`` (recursing into nested models): name, type, output shape, params."""
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            rows.extend(layer_table(layer))
+            continue
+        shape = layer.output.shape if hasattr(layer, "output") else None
+        rows.append({"name": layer.name, "type": type(layer).__name__,
+                     "output_shape": [None if d is None else int(d) for d in shape] if shape else None,
+                     "params": int(layer.count_params())})
+    return rows
+
+
+def encode(encoder: keras.Model, images: np.ndarray, out: np.ndarray, *, batch_size: int = 1024,
+           progress: bool = True, label: str = "encode") -> np.ndarray:
+    """Encode (n, 32, 32, 3) uint8 ``images`` chunk by chunk into ``out`` (n, code_size) float32.
+
+    ``images`` and ``out`` may be memory-mapped: only one chunk is in memory at a time.
+    """
+    from tqdm import tqdm
+
+    chunk = 8192
+    with tqdm(total=len(images), desc=label, unit="img", disable=not progress, file=sys.stderr,
+              mininterval=1.0) as bar:
+        for start in range(0, len(images), chunk):
+            batch = np.asarray(images[start:start + chunk], dtype=np.float32) / 255.0
+            out[start:start + len(batch)] = encoder.predict_on_batch(batch) if len(batch) <= batch_size \
+                else encoder.predict(batch, batch_size=batch_size, verbose=0)
+            bar.update(len(batch))
+    return out
+
+
+def reconstruct(autoencoder: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Reconstructions of (n, 32, 32, 3) uint8 ``images``, as uint8 of the same shape."""
+    pixels = autoencoder.predict(np.asarray(images, dtype=np.float32) / 255.0, verbose=0)
+    return np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
+
+
+def reconstruction_loss(autoencoder: keras.Model, images: np.ndarray, batch_size: int = 512) -> float:
+    """Mean squared error between ``images`` and their reconstructions, pixels scaled to [0, 1]."""
+    x = np.asarray(images, dtype=np.float32) / 255.0
+    return float(autoencoder.evaluate(x, x, batch_size=batch_size, verbose=0))

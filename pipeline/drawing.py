@@ -1,0 +1,92 @@
+"""Drawing helpers shared by the plot and report stages: matplotlib with the Agg backend.
+
+Figures are built here and saved by the stage through pipeline.atomic.save_figure.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+COLOURS = ("#1f77b4", "#d62728")  # cluster / dataset 0 and 1
+plt.rcParams.update({"svg.hashsalt": "hw7", "figure.dpi": 100})
+
+
+def separation_axes(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """A 2-D view of (n, d) ``points`` that shows two clusters apart: (n, 2) float64.
+
+    x runs along the line joining the two cluster means; y along the main direction of
+    what is left. For d = 2 the points are returned as they are.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape[1] <= 2:
+        return np.pad(points, ((0, 0), (0, 2 - points.shape[1])))
+    centred = points - points.mean(axis=0)
+    between = centred[labels == 1].mean(axis=0) - centred[labels == 0].mean(axis=0)
+    if not np.any(labels == 1) or not np.any(labels == 0) or not np.linalg.norm(between):
+        between = np.linalg.svd(centred, full_matrices=False)[2][0]
+    x_axis = between / np.linalg.norm(between)
+    residual = centred - np.outer(centred @ x_axis, x_axis)
+    y_axis = np.linalg.svd(residual, full_matrices=False)[2][0]
+    y_axis *= np.sign(y_axis[np.argmax(np.abs(y_axis))])
+    return np.column_stack([centred @ x_axis, centred @ y_axis])
+
+
+def projection_figure(xy: np.ndarray, truth: np.ndarray, predicted: np.ndarray, accuracy: float,
+                      title: str = "visualization images"):
+    """Two scatter panels of the same (n, 2) points: coloured by truth, and by predicted cluster."""
+    figure, axes = plt.subplots(1, 2, figsize=(12, 5.5), sharex=True, sharey=True)
+    panels = ((truth, "truth", ("dataset A (first half)", "dataset B (second half)")),
+              (predicted, f"prediction (accuracy {100 * accuracy:.2f} %)", ("cluster 0", "cluster 1")))
+    for axis, (labels, name, legend) in zip(axes, panels):
+        for value in (0, 1):
+            chosen = labels == value
+            axis.scatter(xy[chosen, 0], xy[chosen, 1], s=3, alpha=0.5, color=COLOURS[value],
+                         label=f"{legend[value]} ({int(chosen.sum())})", rasterized=True)
+        wrong = truth != predicted
+        if name != "truth" and wrong.any():
+            axis.scatter(xy[wrong, 0], xy[wrong, 1], s=18, facecolors="none", edgecolors="black",
+                         linewidths=0.6, label=f"disagrees with truth ({int(wrong.sum())})")
+        axis.set_title(name)
+        axis.legend(loc="best", markerscale=3, fontsize=8)
+        axis.set_xlabel("along the line between cluster means")
+    axes[0].set_ylabel("main remaining direction")
+    figure.suptitle(f"{title} in 2-D ({len(xy)} images)")
+    figure.tight_layout()
+    return figure
+
+
+def image_grid(rows: list[np.ndarray], row_titles: list[str], title: str, scale: float = 0.9):
+    """A grid of uint8 images: ``rows`` is a list of (m, h, w, 3) arrays, one per row."""
+    columns = max(len(row) for row in rows)
+    figure, axes = plt.subplots(len(rows), columns, figsize=(columns * scale, len(rows) * scale + 0.6),
+                                squeeze=False)
+    for r, (row, name) in enumerate(zip(rows, row_titles)):
+        for c in range(columns):
+            axis = axes[r, c]
+            axis.set_xticks([])
+            axis.set_yticks([])
+            for spine in axis.spines.values():
+                spine.set_visible(False)
+            if c < len(row):
+                axis.imshow(row[c], interpolation="nearest")
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def curve_figure(steps: np.ndarray, values: np.ndarray, ylabel: str, title: str):
+    """A line chart of one training curve."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.plot(steps, values, marker="o")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(ylabel)
+    axis.set_yscale("log")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure

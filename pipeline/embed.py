@@ -1,0 +1,99 @@
+"""Stage `embed`: train the convolutional autoencoder and write the latent codes.
+
+    python -m pipeline.embed          (params: embed.*, seed)
+
+Reads data/prepared/{images,visualization}.npy. Writes data/embed/codes.npy (n, code_size)
+float32, data/embed/visualization_codes.npy (2k, code_size) float32,
+data/embed/reconstructions.npy (2, 32, 32, 32, 3) uint8 (32 visualization images, then their
+reconstructions), data/embed/architecture.json, models/autoencoder.keras, metrics/embed.json,
+and training curves under dvclive/embed (declared as plots in dvc.yaml).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.format import open_memmap
+
+from pipeline.atomic import atomic_path, save_json, save_npy
+from pipeline.stage import load_params, main_guard
+
+PREPARED = Path("data/prepared")
+OUT = Path("data/embed")
+MODEL = Path("models/autoencoder.keras")
+LIVE_DIR = Path("dvclive/embed")
+
+
+def reconstruction_sample(visualization: np.ndarray, count: int = 32) -> np.ndarray:
+    """Indices of ``count`` visualization images, half from each dataset, evenly spaced."""
+    half = len(visualization) // 2
+    per_half = np.linspace(0, half - 1, count // 2).astype(int)
+    return np.concatenate([per_half, half + per_half])
+
+
+def main(argv: list[str]) -> None:
+    params = load_params("embed")
+    # TensorFlow is imported only once params are known to be valid: a typo fails in a second.
+    from pipeline.autoencoder import AutoencoderConfig
+    config = AutoencoderConfig.from_params(params)
+    seed = int(params["seed"])
+
+    import keras
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+
+    from pipeline import autoencoder as ae
+
+    started = time.perf_counter()
+    ae.make_deterministic(seed)
+    images = np.load(PREPARED / "images.npy", mmap_mode="r")
+    visualization = np.load(PREPARED / "visualization.npy")
+    rng = np.random.default_rng(seed)
+    if config.train_samples is not None and config.train_samples < len(images):
+        # A sorted sample reads the memory map front to back.
+        sample = np.sort(rng.choice(len(images), size=int(config.train_samples), replace=False))
+        train = np.asarray(images[sample])
+    else:
+        train = np.asarray(images)
+    print(f"embed: training on {len(train)} of {len(images)} images, {config.epochs} epochs")
+
+    autoencoder, encoder = ae.build_autoencoder(config)
+    autoencoder.summary(print_fn=lambda line, **_: print(line))
+    with Live(str(LIVE_DIR), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+        history = autoencoder.fit(ae.training_dataset(train, config, seed), epochs=int(config.epochs),
+                                  callbacks=[DVCLiveCallback(live=live)], verbose=2)
+
+    with atomic_path(OUT / "codes.npy") as tmp:
+        codes = open_memmap(tmp, mode="w+", dtype="float32", shape=(len(images), config.code_size))
+        ae.encode(encoder, images, codes, label="encode images")
+        codes.flush()
+        del codes
+    visualization_codes = np.empty((len(visualization), config.code_size), dtype=np.float32)
+    ae.encode(encoder, visualization, visualization_codes, label="encode visualization")
+    save_npy(OUT / "visualization_codes.npy", visualization_codes)
+
+    shown = visualization[reconstruction_sample(visualization)]
+    save_npy(OUT / "reconstructions.npy", np.stack([shown, ae.reconstruct(autoencoder, shown)]))
+    save_json(OUT / "architecture.json", {
+        "loss": "mean squared error (pixels scaled to [0, 1])",
+        "optimizer": f"Adam (learning rate {config.learning_rate})",
+        "total_params": int(autoencoder.count_params()),
+        "encoder_params": int(encoder.count_params()),
+        "layers": ae.layer_table(autoencoder),
+    })
+    with atomic_path(MODEL) as tmp:
+        autoencoder.save(tmp)
+    save_json("metrics/embed.json", {
+        "reconstruction_loss": ae.reconstruction_loss(autoencoder, visualization),
+        "final_training_loss": float(history.history["loss"][-1]),
+        "train_images": len(train),
+        "code_size": int(config.code_size),
+    })
+    print(f"embed: done in {time.perf_counter() - started:.1f} s")
+    del keras
+
+
+if __name__ == "__main__":
+    main_guard(main)
