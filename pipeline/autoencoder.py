@@ -80,7 +80,7 @@ def build_autoencoder(config: AutoencoderConfig) -> tuple[keras.Model, keras.Mod
     x = inputs
     for index, filters in enumerate(config.filters, start=1):
         x = layers.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"conv{index}")(x)
-        x = layers.BatchNormalization(name=f"conv{index}_bn")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"conv{index}_bn")(x)
         x = layers.ReLU(name=f"conv{index}_relu")(x)
     feature_shape = tuple(int(d) for d in x.shape[1:])
     x = layers.Flatten(name="flatten")(x)
@@ -93,7 +93,7 @@ def build_autoencoder(config: AutoencoderConfig) -> tuple[keras.Model, keras.Mod
         out_filters = config.filters[index - 2] if index > 1 else 32
         y = layers.Conv2DTranspose(out_filters, 3, strides=2, padding="same", use_bias=False,
                                    name=f"deconv{index}")(y)
-        y = layers.BatchNormalization(name=f"deconv{index}_bn")(y)
+        y = layers.BatchNormalization(momentum=0.9, name=f"deconv{index}_bn")(y)
         y = layers.ReLU(name=f"deconv{index}_relu")(y)
     outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="pixels")(y)
     autoencoder = keras.Model(inputs, outputs, name="autoencoder")

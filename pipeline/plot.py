@@ -21,7 +21,7 @@ from pipeline.layout import visualization_truth
 from pipeline.stage import main_guard
 
 OUT = Path("plots")
-LOSS_TSV = Path("dvclive/embed/plots/metrics/loss.tsv")
+LOSS_TSV = Path("dvclive/embed/plots/metrics/train/loss.tsv")
 
 
 def main(argv: list[str]) -> None:
