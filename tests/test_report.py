@@ -1,0 +1,436 @@
+"""The `report` stage: every number it shows comes from the run's files, the HTML is self-contained.
+
+A fake run (metrics with distinctive numbers, tiny PNGs, params.yaml) is built in tmp_path; the
+core (pipeline.reporting) and the stage script (python -m pipeline.report) are run on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from pipeline import reporting
+from pipeline.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+EPOCH, EPOCH_DATE = "1600000000", "2020-09-13"  # SOURCE_DATE_EPOCH and its UTC date
+TODAY = dt.date(2021, 3, 4)
+
+PARAMS = {
+    "seed": 4242,
+    "demo": {"pairs": 5},
+    "data": {"dir": "inputs/competition"},
+    "embed": {"filters": [24, 48], "code_size": 77, "epochs": 13, "batch_size": 96,
+              "learning_rate": 0.0007, "flip": False, "train_samples": None},
+    "pca": {"dims": 37, "whiten": True, "incremental": "auto"},
+    "cluster": {"method": "kmeans", "alternative": "gmm", "n_init": 11, "minibatch": False},
+    "eigenfaces": {"dir": "inputs/faces", "k": 4, "rebuild": ["face_a.png", "face_b.png"]},
+}
+METRICS = {
+    "metrics/prepare.json": {"images": 4321, "pairs": 98765, "visualization_images": 246},
+    "metrics/embed.json": {"reconstruction_loss": 0.0123456789, "final_training_loss": 0.00987654,
+                           "train_images": 3210, "code_size": 77},
+    "metrics/reduce.json": {"dims": 37, "explained_variance_percent": 87.654321},
+    "metrics/predict.json": {"pairs": 98765, "share_same": 0.41234},
+    "metrics/cluster.json": {
+        "method": "kmeans", "visualization_accuracy": 183 / 246,
+        "cluster_sizes": {"0": 2101, "1": 2220},
+        "visualization_confusion": {"A": {"0": 100, "1": 23}, "B": {"0": 40, "1": 83}},
+        "alternative": {
+            "method": "gmm", "visualization_accuracy": 139 / 246,
+            "cluster_sizes": {"0": 3011, "1": 1310},
+            "visualization_confusion": {"A": {"0": 86, "1": 37}, "B": {"0": 70, "1": 53}},
+        },
+    },
+    "metrics/eigenfaces.json": {
+        "images": 415, "height": 61, "width": 57, "k": 4,
+        "share_percent": {"1": 12.345678, "2": 7.891011, "3": 4.4449, "4": 3.15},
+        "variance_percent": {"1": 20.987654, "2": 11.111, "3": 6.06, "4": 2.96},
+        "rebuilt": ["face_a.png", "face_b.png"],
+        "reconstruction_rmse": {"face_a.png": 17.654, "face_b.png": 23.456},
+    },
+    "data/embed/architecture.json": {
+        "loss": "mean squared error (pixels scaled to [0, 1])",
+        "optimizer": "Adam (learning rate 0.0007)",
+        "total_params": 23016,
+        "encoder_params": 13017,
+        "layers": [
+            {"name": "image", "type": "InputLayer", "output_shape": [None, 32, 32, 3], "params": 0},
+            {"name": "conv1", "type": "Conv2D", "output_shape": [None, 16, 16, 24], "params": 672},
+            {"name": "code", "type": "Dense", "output_shape": [None, 77], "params": 12345},
+            {"name": "pixels", "type": "Conv2DTranspose", "output_shape": [None, 32, 32, 3],
+             "params": 9999},
+        ],
+    },
+}
+PNGS = {  # path → (width, height): each a different size, to check the sizes in the HTML
+    "plots/eigenfaces/mean_face.png": (31, 37),
+    "plots/eigenfaces/eigenfaces.png": (120, 30),
+    "plots/eigenfaces/reconstructions.png": (60, 44),
+    "plots/visualization_2d.png": (90, 40),
+    "plots/reconstructions.png": (64, 16),
+    "plots/training_loss.png": (48, 32),
+}
+
+
+def make_run(root: Path, metrics: dict | None = None, params: dict | None = None) -> Path:
+    """Write a fake run's params.yaml, metrics, architecture and plots under ``root``."""
+    (root / "params.yaml").write_text(yaml.safe_dump(params or PARAMS, sort_keys=False))
+    for name, data in (metrics or METRICS).items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(json.dumps(data, indent=2))
+    for i, (name, size) in enumerate(PNGS.items()):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, (40 * i, 255 - 30 * i, 90)).save(root / name)
+    return root
+
+
+@pytest.fixture()
+def run_dir(tmp_path: Path) -> Path:
+    return make_run(tmp_path)
+
+
+def run_stage(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": EPOCH}
+    return subprocess.run([sys.executable, "-m", "pipeline.report"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def render(root: Path) -> tuple[str, str]:
+    report = reporting.gather(root, today=TODAY)
+    return reporting.render_html(report), reporting.render_markdown(report)
+
+
+# ------------------------------------------------------------------------------------ parsing
+class Tables(HTMLParser):
+    """The tables of an HTML page: [{"caption": str, "rows": [[cell text, …], …]}]."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.tables, self.cell, self.in_caption = [], None, False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"caption": "", "rows": []})
+        elif tag == "tr":
+            self.tables[-1]["rows"].append([])
+        elif tag in ("td", "th"):
+            self.cell = ""
+        elif tag == "caption":
+            self.in_caption = True
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1]["rows"][-1].append(self.cell.strip())
+            self.cell = None
+        elif tag == "caption":
+            self.in_caption = False
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+        elif self.in_caption:
+            self.tables[-1]["caption"] += data
+
+
+def table(page: str, *header: str) -> list[list[str]]:
+    """The rows (header first) of the one table whose header starts with the cells ``header``."""
+    found = [t["rows"] for t in Tables(page).tables if tuple(t["rows"][0][:len(header)]) == header]
+    assert len(found) == 1, f"expected one table headed {header}, found {len(found)}"
+    return found[0]
+
+
+def visible_text(page: str) -> str:
+    page = re.sub(r"<style.*?</style>|<title.*?</title>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\w)")
+
+
+def numbers_in(text: str) -> list[str]:
+    return [n.replace(",", "") for n in NUMBER.findall(text)]
+
+
+def allowed_numbers(params: dict, metrics: dict) -> set[str]:
+    """Every number the report may show, formatted as the report rounds it, computed here
+    independently from the inputs (plus a few words of the course's: part 0/1/2, 0–255, 50 %)."""
+    ok = {"0", "1", "2", "50", "255", "2019"}
+
+    def harvest(value):
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, (int, float)):
+            ok.add(str(value))
+        elif isinstance(value, str):
+            ok.update(numbers_in(value))
+        elif isinstance(value, dict):
+            for v in value.values():
+                harvest(v)
+        elif isinstance(value, list):
+            for v in value:
+                harvest(v)
+
+    harvest({key: params[key] for key in ("seed", "data", "embed", "pca", "cluster", "eigenfaces")})
+    prepare, embed = metrics["metrics/prepare.json"], metrics["metrics/embed.json"]
+    harvest(prepare)
+    ok.add(str(prepare["visualization_images"] // 2))
+    ok |= {f"{embed[key]:.4g}" for key in ("reconstruction_loss", "final_training_loss") if key in embed}
+    ok |= {str(embed[key]) for key in ("train_images", "code_size") if key in embed}
+    reduce = metrics["metrics/reduce.json"]
+    ok |= {str(reduce["dims"]), f"{reduce['explained_variance_percent']:.1f}"}
+    predict = metrics["metrics/predict.json"]
+    ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}"}
+    cluster = metrics["metrics/cluster.json"]
+    for summary in (cluster, cluster.get("alternative")):
+        if summary:
+            ok.add(f"{100 * summary['visualization_accuracy']:.2f}")
+            harvest(summary["cluster_sizes"])
+            conf = summary["visualization_confusion"]
+            harvest(conf)
+            ok |= {str(conf["A"][a] + conf["B"][b]) for a in "01" for b in "01"}  # per cluster, wrong
+            ok |= {str(sum(conf[h].values())) for h in "AB"}  # the size of each half
+            ok.add(str(sum(sum(conf[h].values()) for h in "AB")))  # all visualization images
+    eigen = metrics["metrics/eigenfaces.json"]
+    ok |= {str(eigen[key]) for key in ("images", "height", "width", "k") if key in eigen}
+    for key in ("share_percent", "variance_percent"):
+        ok |= set(eigen[key]) | {f"{v:.1f}" for v in eigen[key].values()}
+        ok.add(f"{sum(eigen[key].values()):.1f}")
+    ok.add(str(len(eigen["share_percent"])))
+    ok |= {f"{v:.1f}" for v in eigen.get("reconstruction_rmse", {}).values()}
+    arch = metrics["data/embed/architecture.json"]
+    harvest(arch)
+    ok.add(str(arch["total_params"] - arch["encoder_params"]))
+    return ok
+
+
+# -------------------------------------------------------------------------------------- tests
+def test_stage_writes_html_and_markdown(run_dir: Path):
+    done = run_stage(run_dir)
+    assert done.returncode == 0, done.stderr
+    page = (run_dir / "reports/report.html").read_text()
+    markdown = (run_dir / "reports/report.md").read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert f"generated on {EPOCH_DATE} (UTC)" in visible_text(page)
+    assert f"generated on {EPOCH_DATE} (UTC)" in markdown
+    assert "<style>" in page and "@media print" in page and "break-inside: avoid" in page
+    # Same inputs and date → same bytes.
+    assert run_stage(run_dir).returncode == 0
+    assert (run_dir / "reports/report.html").read_text() == page
+
+
+def test_every_number_shown_comes_from_the_inputs(run_dir: Path):
+    page, markdown = render(run_dir)
+    ok = allowed_numbers(PARAMS, METRICS)
+    date = TODAY.isoformat()
+    for name, text in (("html", visible_text(page)), ("markdown", markdown)):
+        text = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", text).replace(date, " ")
+        shown = numbers_in(text)
+        assert len(shown) > 100, name
+        assert sorted(set(shown) - ok) == [], f"{name} shows numbers not from this run's files"
+    # And the distinctive numbers are really there, rounded as documented.
+    text = visible_text(page)
+    for expected in ("4,321", "98,765", "74.39 %", "56.50 %", "0.01235", "0.009877", "87.7 %", "41.2 %",
+                     "12.3 %", "21.0 %", "4,321", "3,210", "9,999", "23,016", "13,017", "9,999"):
+        assert expected in text, expected
+
+
+def test_shares_table_is_rounded_to_one_decimal(run_dir: Path):
+    page, markdown = render(run_dir)
+    rows = table(page, "Eigenface")
+    eigen = METRICS["metrics/eigenfaces.json"]
+    body, foot = rows[1:-1], rows[-1]
+    assert [r[0] for r in body] == list(eigen["share_percent"])
+    for rank, share, variance in body:
+        assert share == f"{eigen['share_percent'][rank]:.1f} %"
+        assert variance == f"{eigen['variance_percent'][rank]:.1f} %"
+        assert abs(float(share.rstrip(" %")) - eigen["share_percent"][rank]) <= 0.05
+    assert "Σs²" in rows[0][2] and "Σs" in rows[0][1]  # the two ratios are labelled
+    assert foot[1] == f"{sum(eigen['share_percent'].values()):.1f} %"
+    assert foot[2] == f"{sum(eigen['variance_percent'].values()):.1f} %"
+    # The Markdown table says the same.
+    for rank, share, variance in body:
+        assert f"| {rank} | {share} | {variance} |" in markdown
+
+
+def test_header_shows_counts_params_and_date(run_dir: Path):
+    page, _ = render(run_dir)
+    rows = dict(r for r in table(page, "Item")[1:])
+    prepare = METRICS["metrics/prepare.json"]
+    assert rows["Data folder"].startswith(PARAMS["data"]["dir"])
+    assert rows["Images"] == f"{prepare['images']:,}"
+    assert rows["Test pairs"] == f"{prepare['pairs']:,}"
+    assert rows["Visualization images"].startswith(f"{prepare['visualization_images']:,} (123 of dataset A")
+    assert rows["Seed"].startswith(str(PARAMS["seed"]))
+    assert rows["Generated"] == f"{TODAY.isoformat()} (UTC)"
+    for section in ("embed", "pca", "cluster", "eigenfaces"):
+        shown = rows[f"Parameters {section}"]
+        for key, value in PARAMS[section].items():
+            assert f"{key}: {reporting.yaml_value(value)}" in shown
+    assert "learning_rate: 0.0007" in rows["Parameters embed"]
+    assert "rebuild: [face_a.png, face_b.png]" in rows["Parameters eigenfaces"]
+
+
+def test_methods_and_confusion_match_cluster_json(run_dir: Path):
+    page, _ = render(run_dir)
+    cluster = METRICS["metrics/cluster.json"]
+    summaries = [cluster, cluster["alternative"]]
+    methods, confusion = table(page, "Method", "Clustering"), table(page, "Method", "Dataset")
+    assert [r[0].split()[0] for r in methods[1:]] == ["kmeans", "gmm"]
+    for row, summary in zip(methods[1:], summaries):
+        assert row[2] == f"{100 * summary['visualization_accuracy']:.2f} %"
+        sizes = summary["cluster_sizes"]
+        assert row[3] == f"{sizes['0']:,} / {sizes['1']:,}"
+    assert "k-means" in methods[1][1] and "best of 11 starts" in methods[1][1]
+    assert "Gaussian mixture" in methods[2][1]
+    expected = [[s["method"], f"{half} ({'first' if half == 'A' else 'second'} half)",
+                 str(s["visualization_confusion"][half]["0"]), str(s["visualization_confusion"][half]["1"])]
+                for s in summaries for half in "AB"]
+    assert confusion[1:] == expected
+    text = " ".join(visible_text(page).split())
+    assert ("40 of the 123 images of dataset B (the second half) were put in cluster 0 with 100 of "
+            "dataset A") in text
+    assert ("23 of the 123 images of dataset A (the first half) were put in cluster 1 with 83 of "
+            "dataset B") in text
+    assert "In all, 63 of the 246 images are on the wrong side, hence the accuracy of 74.39 %" in text
+    assert "gmm separates the two datasets better" not in text
+    assert "kmeans separates the two datasets better than gmm (74.39 % against 56.50 %)" in text
+    assert "PCA to 37 dimensions (whitened)" in text
+    assert "0.01235" in text and "final training loss 0.009877" in text
+
+
+def test_layer_table_matches_architecture(run_dir: Path):
+    page, _ = render(run_dir)
+    rows = table(page, "Layer")
+    arch = METRICS["data/embed/architecture.json"]
+    assert rows[0] == ["Layer", "Type", "Output shape", "Parameters"]
+    for row, layer in zip(rows[1:-1], arch["layers"], strict=True):
+        dims = ", ".join("None" if d is None else str(d) for d in layer["output_shape"])
+        assert row == [layer["name"], layer["type"], f"({dims})", f"{layer['params']:,}"]
+    assert rows[-1][-1] == f"{arch['total_params']:,}"
+    text = " ".join(visible_text(page).split())
+    assert arch["loss"] in text and arch["optimizer"] in text
+    assert "13,017 in the encoder (image → code) and 9,999 in the decoder" in text
+
+
+def test_html_embeds_every_picture_and_links_no_file(run_dir: Path):
+    page, _ = render(run_dir)
+    targets = re.findall(r"""(?:src|href|srcset|poster|data)\s*=\s*["']?([^"'\s>]*)""", page, flags=re.I)
+    assert targets and all(t.startswith("data:") for t in targets), [t[:40] for t in targets]
+    assert "url(" not in page and "@import" not in page and "<link" not in page and "<script" not in page
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)"[^>]*width="(\d+)" height="(\d+)"', page)
+    assert len(images) == len(PNGS)
+    for (encoded, width, height), (name, size) in zip(images, PNGS.items(), strict=True):
+        assert base64.b64decode(encoded) == (run_dir / name).read_bytes(), name
+        assert (int(width), int(height)) == size
+    assert page.count("<figcaption>") == len(PNGS)
+
+
+def test_markdown_links_pictures_relative_to_reports(run_dir: Path):
+    _, markdown = render(run_dir)
+    links = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", markdown)
+    assert sorted(links) == sorted(f"../{name}" for name in PNGS)
+    assert all((run_dir / "reports" / link).resolve().is_file() for link in links)
+    assert "data:" not in markdown and "<img" not in markdown
+
+
+@pytest.mark.parametrize("name", [*METRICS, *PNGS, "params.yaml"])
+def test_missing_input_is_a_one_line_error_naming_it(run_dir: Path, name: str):
+    (run_dir / "reports").mkdir()
+    (run_dir / "reports/report.html").write_text("old")
+    (run_dir / name).unlink()
+    done = run_stage(run_dir)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and name in lines[0], done.stderr
+    assert (run_dir / "reports/report.html").read_text() == "old"  # nothing half-written
+    assert not (run_dir / "reports/report.md").exists()
+
+
+@pytest.mark.parametrize("key", ["share_percent", "variance_percent"])
+def test_eigenfaces_shares_are_required(tmp_path: Path, key: str):
+    metrics = json.loads(json.dumps(METRICS))
+    del metrics["metrics/eigenfaces.json"][key]
+    make_run(tmp_path, metrics)
+    with pytest.raises(InputError, match=rf"metrics/eigenfaces.json: expected a key '{key}'"):
+        reporting.gather(tmp_path, today=TODAY)
+
+
+def test_bad_numbers_are_named(tmp_path: Path):
+    metrics = json.loads(json.dumps(METRICS))
+    metrics["metrics/cluster.json"]["alternative"]["visualization_accuracy"] = "high"
+    make_run(tmp_path, metrics)
+    with pytest.raises(InputError, match=r"metrics/cluster.json: 'alternative.visualization_accuracy'"):
+        reporting.gather(tmp_path, today=TODAY)
+    (tmp_path / "metrics/cluster.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"metrics/cluster.json: expected JSON"):
+        reporting.gather(tmp_path, today=TODAY)
+
+
+def test_optional_keys_may_be_missing(tmp_path: Path):
+    metrics = json.loads(json.dumps(METRICS))
+    eigen = metrics["metrics/eigenfaces.json"]
+    metrics["metrics/eigenfaces.json"] = {k: eigen[k] for k in ("share_percent", "variance_percent")}
+    del metrics["metrics/cluster.json"]["alternative"]
+    del metrics["metrics/embed.json"]["final_training_loss"]
+    params = {**PARAMS, "cluster": {"method": "spectral", "alternative": None}}
+    metrics["metrics/cluster.json"]["method"] = "spectral"  # a method this module does not know
+    make_run(tmp_path, metrics, params)
+    page, markdown = render(tmp_path)
+    text = " ".join(visible_text(page).split())
+    assert "Set cluster.alternative in params.yaml to compare a second method." in text
+    assert table(page, "Method", "Clustering")[1:][0][:2] == ["spectral (cluster.method)", "spectral"]
+    assert len(table(page, "Method", "Clustering")) == 2
+    assert "1d · The share of each of the top 4 eigenfaces" in text
+    assert "RMSE" not in text and "final training loss" not in text
+    shown = set(numbers_in(text.replace(TODAY.isoformat(), "")))
+    assert sorted(shown - allowed_numbers(params, metrics)) == []
+
+
+def test_placement_follows_the_better_matching():
+    swapped = {"visualization_accuracy": 0.65,
+               "visualization_confusion": {"A": {"0": 60, "1": 40}, "B": {"0": 90, "1": 10}}}
+    text = " ".join(reporting.placement("m", swapped))
+    assert "cluster 1 is matched with dataset A and cluster 0 with dataset B (the swap" in text
+    assert ("60 of the 100 images of dataset A (the first half) were put in cluster 0 with 90 of "
+            "dataset B") in text
+    assert "10 of the 100 images of dataset B (the second half) were put in cluster 1" in text
+    assert "In all, 70 of the 200 images are on the wrong side, hence the accuracy of 65.00 %" in text
+    collapsed = {"visualization_accuracy": 0.515,
+                 "visualization_confusion": {"A": {"0": 100, "1": 0}, "B": {"0": 97, "1": 3}}}
+    text = " ".join(reporting.placement("m", collapsed))
+    assert "All 100 images of dataset A (the first half) are in cluster 0." in text
+    assert "97 of the 100 images of dataset B (the second half) were put in cluster 0 with all 100" in text
+    assert "Cluster 0 holds 197 of the 200 images" in text
+
+
+@pytest.mark.parametrize("name, key", [
+    ("metrics/prepare.json", "visualization_images"), ("metrics/embed.json", "reconstruction_loss"),
+    ("metrics/reduce.json", "dims"), ("metrics/predict.json", "share_same"),
+    ("metrics/cluster.json", "visualization_confusion"), ("data/embed/architecture.json", "layers"),
+])
+def test_required_keys_are_named(tmp_path: Path, name: str, key: str):
+    metrics = json.loads(json.dumps(METRICS))
+    del metrics[name][key]
+    make_run(tmp_path, metrics)
+    with pytest.raises(InputError, match=rf"^{re.escape(name)}: expected a key '{key}"):
+        reporting.gather(tmp_path, today=TODAY)
+
+
+def test_missing_file_is_an_input_error_in_the_core(run_dir: Path):
+    (run_dir / "metrics/predict.json").unlink()
+    with pytest.raises(InputError, match=r"^metrics/predict.json: not found: .*stage 'predict'"):
+        reporting.gather(run_dir, today=TODAY)
