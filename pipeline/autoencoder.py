@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,47 +19,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from pipeline.errors import InputError  # noqa: E402
-
-
-@dataclass(frozen=True)
-class AutoencoderConfig:
-    """The `embed:` section of params.yaml that shapes and trains the autoencoder."""
-
-    filters: tuple[int, ...] = (32, 64, 128)  # one stride-2 conv block per entry: 32→16→8→4
-    code_size: int = 128  # width of the dense bottleneck: the latent code
-    epochs: int = 15
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    flip: bool = True  # augment with horizontal flips (input and target flipped together)
-    train_samples: int | None = None  # train on a random sample of this many images (None: all)
-    extra: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_params(cls, params: dict) -> "AutoencoderConfig":
-        known = {name for name in cls.__dataclass_fields__ if name != "extra"}
-        config = cls(**{key: (tuple(value) if key == "filters" else value)
-                        for key, value in params.items() if key in known})
-        config.validate()
-        return config
-
-    def validate(self) -> None:
-        """Check ranges before any training starts; errors name params.yaml and the key."""
-        def bad(key, expected, found):
-            raise InputError(f"params.yaml: embed.{key}: expected {expected}, found {found!r}")
-
-        if not self.filters or len(self.filters) > 5 or any(int(f) < 1 for f in self.filters):
-            bad("filters", "1 to 5 positive integers (each block halves 32×32)", list(self.filters))
-        if int(self.code_size) < 1:
-            bad("code_size", "a positive integer", self.code_size)
-        if int(self.epochs) < 1:
-            bad("epochs", "a positive integer", self.epochs)
-        if int(self.batch_size) < 1:
-            bad("batch_size", "a positive integer", self.batch_size)
-        if not float(self.learning_rate) > 0:
-            bad("learning_rate", "a positive number", self.learning_rate)
-        if self.train_samples is not None and int(self.train_samples) < 1:
-            bad("train_samples", "a positive integer or null (all images)", self.train_samples)
+from pipeline.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
 
 
 def make_deterministic(seed: int) -> None:
@@ -159,3 +118,35 @@ def reconstruction_loss(autoencoder: keras.Model, images: np.ndarray, batch_size
     """Mean squared error between ``images`` and their reconstructions, pixels scaled to [0, 1]."""
     x = np.asarray(images, dtype=np.float32) / 255.0
     return float(autoencoder.evaluate(x, x, batch_size=batch_size, verbose=0))
+
+
+def save_model(model: keras.Model, path) -> None:
+    """Save ``model`` as a .keras file whose bytes depend only on the model.
+
+    ``model.save`` alone differs from run to run with identical weights: metadata.json holds the
+    save time, config.json holds Python object ids ("shared_object_id") and the weights' zip
+    entry carries the current time. Those three are normalized here (ids renumbered 1, 2, …
+    in order of appearance, which keeps the sharing they describe), so same params give the
+    same model file, and dvc.lock the same hash.
+    """
+    import json
+    import re
+    import zipfile
+
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+    ids: dict[bytes, int] = {}
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in entries:
+            if info.filename == "metadata.json":
+                metadata = json.loads(data)
+                metadata.pop("date_saved", None)
+                data = json.dumps(metadata).encode()
+            elif info.filename == "config.json":
+                data = re.sub(rb'"shared_object_id": (\d+)',
+                              lambda m: b'"shared_object_id": %d' % ids.setdefault(m.group(1), len(ids) + 1),
+                              data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            archive.writestr(fixed, data)

@@ -16,6 +16,7 @@ import numpy as np
 
 from pipeline import clustering
 from pipeline.atomic import save_json, save_npy
+from pipeline.errors import InputError
 from pipeline.stage import load_params, main_guard
 
 REDUCE = Path("data/reduce")
@@ -29,8 +30,27 @@ def run_method(method: str, params: dict, components: np.ndarray, visualization:
     return clustering.align(model.predict(components), model.predict(visualization))
 
 
+def check_params(params: dict) -> None:
+    """Check every cluster param before anything is fitted; errors name params.yaml and the key."""
+    methods = ", ".join(clustering.METHODS)
+    if params.get("method") not in clustering.METHODS:
+        raise InputError(f"params.yaml: cluster.method: expected one of {methods}, "
+                         f"found {params.get('method')!r}")
+    alternative = params.get("alternative")
+    if alternative not in (None, "", *clustering.METHODS):
+        raise InputError(f"params.yaml: cluster.alternative: expected one of {methods} or null (none), "
+                         f"found {alternative!r}")
+    n_init = params.get("n_init", 10)
+    if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
+        raise InputError(f"params.yaml: cluster.n_init: expected a positive integer, found {n_init!r}")
+    if not isinstance(params.get("minibatch", False), bool):
+        raise InputError(f"params.yaml: cluster.minibatch: expected true or false, "
+                         f"found {params.get('minibatch')!r}")
+
+
 def main(argv: list[str]) -> None:
     params = load_params("cluster")
+    check_params(params)
     components = np.load(REDUCE / "components.npy", mmap_mode="r")
     visualization = np.load(REDUCE / "visualization_components.npy")
     labels, visualization_labels = run_method(params["method"], params, components, visualization)

@@ -24,7 +24,7 @@ def fit_pca(codes: np.ndarray, dims: int, whiten: bool, seed: int, *, incrementa
     n, d = codes.shape
     if not 1 <= dims <= min(n, d):
         raise InputError(f"params.yaml: pca.dims: expected 1…{min(n, d)} (at most the code size {d} "
-                         f"and the number of images {n}), found {dims}")
+                         f"set by embed.code_size, and the number of images {n}), found {dims}")
     if incremental:
         pca = IncrementalPCA(n_components=dims, whiten=whiten, batch_size=max(CHUNK, dims))
         for start in range(0, n, CHUNK):

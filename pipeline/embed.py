@@ -18,6 +18,7 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from pipeline.atomic import atomic_path, save_json, save_npy
+from pipeline.autoencoder_config import AutoencoderConfig
 from pipeline.stage import load_params, main_guard
 
 PREPARED = Path("data/prepared")
@@ -36,9 +37,12 @@ def reconstruction_sample(visualization: np.ndarray, count: int = 32) -> np.ndar
 def main(argv: list[str]) -> None:
     params = load_params("embed")
     # TensorFlow is imported only once params are known to be valid: a typo fails in a second.
-    from pipeline.autoencoder import AutoencoderConfig
+    # (pca.dims is checked against code_size by the reduce stage: embed must not read pca.)
     config = AutoencoderConfig.from_params(params)
     seed = int(params["seed"])
+    # Inputs next (memory-mapped, cheap): a missing file is reported before TensorFlow loads too.
+    images = np.load(PREPARED / "images.npy", mmap_mode="r")
+    visualization = np.load(PREPARED / "visualization.npy")
 
     import keras
     from dvclive import Live
@@ -48,8 +52,6 @@ def main(argv: list[str]) -> None:
 
     started = time.perf_counter()
     ae.make_deterministic(seed)
-    images = np.load(PREPARED / "images.npy", mmap_mode="r")
-    visualization = np.load(PREPARED / "visualization.npy")
     rng = np.random.default_rng(seed)
     if config.train_samples is not None and config.train_samples < len(images):
         # A sorted sample reads the memory map front to back.
@@ -84,7 +86,7 @@ def main(argv: list[str]) -> None:
         "layers": ae.layer_table(autoencoder),
     })
     with atomic_path(MODEL) as tmp:
-        autoencoder.save(tmp)
+        ae.save_model(autoencoder, tmp)
     save_json("metrics/embed.json", {
         "reconstruction_loss": ae.reconstruction_loss(autoencoder, visualization),
         "final_training_loss": float(history.history["loss"][-1]),

@@ -12,6 +12,7 @@ file (and row or column), what was expected and what was found.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import sys
@@ -19,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
@@ -29,6 +29,7 @@ IMAGE_SHAPE = (32, 32, 3)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 PAIR_COLUMNS = ("id", "image1_name", "image2_name")
 _NUMBERED = re.compile(r"^0*(\d+)$")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # ASCII digits only; 18 digits always fit int64
 
 
 def competition_files(directory: str | os.PathLike) -> tuple[Path, Path, Path]:
@@ -42,6 +43,8 @@ def competition_files(directory: str | os.PathLike) -> tuple[Path, Path, Path]:
                        (visualization, "the visualization array")):
         if not path.exists():
             raise InputError(f"{path}: expected {what}, found nothing")
+        if path is not images and not path.is_file():
+            raise InputError(f"{path}: expected {what} (a file), found a folder")
     return images, pairs, visualization
 
 
@@ -84,11 +87,15 @@ def decode_image(path: Path) -> np.ndarray:
     """Decode one image to (32, 32, 3) uint8; grey, palette and RGBA images are converted to RGB."""
     try:
         with Image.open(path) as image:
-            image.load()  # force a full decode: a truncated file fails here, not later
+            # The size is in the header: check it before decoding (a huge image is never decoded).
             if image.size != IMAGE_SHAPE[1::-1]:
                 raise InputError(f"{path}: expected a 32×32 image, found {image.size[0]}×{image.size[1]}")
+            image.load()  # force a full decode: a truncated file fails here, not later
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError:
+        found = "an empty file" if path.stat().st_size == 0 else "a file that is not an image"
+        raise InputError(f"{path}: expected a JPEG image, found {found}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise InputError(f"{path}: expected a readable image, found a corrupt or truncated file "
                          f"({error})") from None
 
@@ -104,8 +111,9 @@ def decode_images(paths: list[Path], out: np.ndarray | None = None, *, workers: 
         out = np.empty((len(paths), *IMAGE_SHAPE), dtype=np.uint8)
     workers = workers or min(8, os.cpu_count() or 1)
     chunk = 4096
+    # disable=None: a progress bar only on a terminal, so logs (and error output) stay clean.
     with ThreadPoolExecutor(workers) as pool, tqdm(total=len(paths), desc="decode images", unit="img",
-                                                   disable=not progress, file=sys.stderr,
+                                                   disable=None if progress else True, file=sys.stderr,
                                                    mininterval=1.0) as bar:
         for start in range(0, len(paths), chunk):
             batch = paths[start:start + chunk]
@@ -118,47 +126,75 @@ def decode_images(paths: list[Path], out: np.ndarray | None = None, *, workers: 
 def read_pairs(csv_path: str | os.PathLike, image_count: int) -> np.ndarray:
     """Read test_case.csv into (m, 3) int64 rows of (id, image1, image2), image numbers 1-based.
 
-    Tolerated: a UTF-8 byte-order mark, CRLF line ends, extra columns, surrounding spaces.
-    Errors name the row (as the line number in the file) and the column.
+    Tolerated: a UTF-8 byte-order mark, CRLF line ends, extra columns, spaces around values and
+    names, blank lines. Errors name the line of the file (1 is the header) and the column.
+    A row with more values than the header has columns is an error, never silently shifted.
     """
     csv_path = Path(csv_path)
+    header_text = ",".join(PAIR_COLUMNS)
+    rows: list[tuple[str, str, str]] = []
+    lines: list[int] = []
+    reader = None
     try:
-        table = pd.read_csv(csv_path, dtype=str, encoding="utf-8-sig", skipinitialspace=True,
-                            keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{csv_path}: expected a header {','.join(PAIR_COLUMNS)} and rows, "
-                         f"found an empty file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise InputError(f"{csv_path}: expected a CSV file, found unparseable text ({error})") from None
-    table.columns = [str(column).strip() for column in table.columns]
-    missing = [column for column in PAIR_COLUMNS if column not in table.columns]
-    if missing:
-        raise InputError(f"{csv_path}: expected columns {','.join(PAIR_COLUMNS)}, found "
-                         f"{','.join(table.columns)} (missing {','.join(missing)})")
-    if table.empty:
+        with open(csv_path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, skipinitialspace=True)
+            header = next((fields for fields in reader if any(v.strip() for v in fields)), None)
+            if header is None:
+                raise InputError(f"{csv_path}: expected a header {header_text} and rows, found an empty file")
+            header = [name.strip() for name in header]
+            missing = [column for column in PAIR_COLUMNS if column not in header]
+            if missing:
+                raise InputError(f"{csv_path}: expected columns {header_text}, found "
+                                 f"{','.join(header)} (missing {','.join(missing)})")
+            where = [header.index(column) for column in PAIR_COLUMNS]
+            needed = max(where) + 1
+            for fields in reader:
+                if len(fields) < needed or any(v.strip() for v in fields[len(header):]):
+                    if not any(v.strip() for v in fields):
+                        continue  # a blank line
+                    raise InputError(f"{csv_path}: line {reader.line_num}: expected {len(header)} values "
+                                     f"as in the header ({','.join(header)}), found {len(fields)}")
+                rows.append((fields[where[0]], fields[where[1]], fields[where[2]]))
+                lines.append(reader.line_num)
+    except UnicodeDecodeError:
+        # Decode the whole file again to find where: the reader's offsets are per chunk.
+        raw = csv_path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = raw.count(b"\n", 0, error.start) + 1
+            raise InputError(f"{csv_path}: line {line}: expected UTF-8 text, found undecodable bytes "
+                             f"({error.reason}: {raw[error.start:error.end]!r})") from None
+        raise  # not reached: the file did not decode a moment ago
+    except csv.Error as error:
+        line = f" line {reader.line_num}:" if reader is not None else ""
+        raise InputError(f"{csv_path}:{line} expected a CSV file, found unparseable text ({error})") from None
+    except OSError as error:
+        raise InputError(f"{csv_path}: expected a readable file, found {error.strerror or error}") from None
+    if not rows:
         raise InputError(f"{csv_path}: expected at least one pair after the header, found none")
-    pairs = np.empty((len(table), 3), dtype=np.int64)
+    pairs = np.empty((len(rows), 3), dtype=np.int64)
     for index, column in enumerate(PAIR_COLUMNS):
-        text = table[column].str.strip()
-        valid = text.str.fullmatch(r"[+]?\d{1,18}")
-        if not valid.all():
-            row = int(np.argmin(valid.to_numpy()))
-            raise InputError(f"{csv_path}: line {row + 2}, column {column}: expected an integer, "
-                             f"found '{table[column].iloc[row]}'")
-        pairs[:, index] = text.astype(np.int64).to_numpy()
+        for row, fields in enumerate(rows):
+            text = fields[index].strip()
+            if _INTEGER.fullmatch(text) is None:
+                raise InputError(f"{csv_path}: line {lines[row]}, column {column}: expected an integer, "
+                                 f"found '{fields[index]}'")
+            pairs[row, index] = int(text)
+    line_numbers = np.asarray(lines)
     names = pairs[:, 1:]
     bad = (names < 1) | (names > image_count)
     if bad.any():
         row, column = np.argwhere(bad)[0]
-        raise InputError(f"{csv_path}: line {row + 2}, column {PAIR_COLUMNS[column + 1]}: expected an "
-                         f"image number in 1…{image_count}, found {names[row, column]}")
+        raise InputError(f"{csv_path}: line {line_numbers[row]}, column {PAIR_COLUMNS[column + 1]}: expected "
+                         f"an image number in 1…{image_count}, found {names[row, column]}")
     ids = pairs[:, 0]
-    unique, first_index, counts = np.unique(ids, return_index=True, return_counts=True)
+    unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         duplicate = unique[counts > 1][0]
-        rows = np.flatnonzero(ids == duplicate)[:2] + 2
+        first, second = line_numbers[np.flatnonzero(ids == duplicate)[:2]]
         raise InputError(f"{csv_path}: column id: expected unique ids, found id {duplicate} on "
-                         f"lines {rows[0]} and {rows[1]}")
+                         f"lines {first} and {second}")
     return pairs
 
 
@@ -169,6 +205,22 @@ def read_visualization(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except OSError as error:
+        raise InputError(f"{path}: expected a readable .npy file, found {error.strerror or error}") from None
+    if magic != b"\x93NUMPY":
+        # Anything else numpy would hand to pickle: name what it is instead, and never unpickle it.
+        if not magic:
+            found = "an empty file"
+        elif magic[:1] == b"\x80":
+            found = "pickled Python objects (refused: loading them could run code)"
+        elif magic[:4] == b"PK\x03\x04":
+            found = "a zip archive (.npz?); save the array alone with numpy.save"
+        else:
+            found = f"a file that is not a .npy array (it starts with {magic!r})"
+        raise InputError(f"{path}: expected a .npy array of uint8 images, found {found}")
+    try:
         array = np.load(path, allow_pickle=False, mmap_mode=None)
     except ValueError as error:
         if "pickle" in str(error).lower():
@@ -177,8 +229,6 @@ def read_visualization(path: str | os.PathLike) -> np.ndarray:
         raise InputError(f"{path}: expected a .npy array, found an unreadable file ({error})") from None
     except (OSError, EOFError) as error:
         raise InputError(f"{path}: expected a .npy array, found an unreadable file ({error})") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{path}: expected a single .npy array, found an archive of arrays")
     if array.ndim != 4 or array.shape[1:] != IMAGE_SHAPE or array.shape[0] < 2 or array.shape[0] % 2:
         raise InputError(f"{path}: expected shape (2k, 32, 32, 3) (5000, 32, 32, 3 on Kaggle), "
                          f"found {array.shape}")

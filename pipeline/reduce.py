@@ -32,11 +32,22 @@ def use_incremental(setting, codes: np.ndarray) -> bool:
     raise InputError(f"params.yaml: pca.incremental: expected auto, true or false, found {setting!r}")
 
 
+def check_params(params: dict) -> None:
+    """Types first; pca.dims against the code size and image count is checked by fit_pca."""
+    dims = params.get("dims")
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise InputError(f"params.yaml: pca.dims: expected a positive integer (at most the code size "
+                         f"embed.code_size and the number of images), found {dims!r}")
+    if not isinstance(params.get("whiten"), bool):
+        raise InputError(f"params.yaml: pca.whiten: expected true or false, found {params.get('whiten')!r}")
+
+
 def main(argv: list[str]) -> None:
     params = load_params("pca")
+    check_params(params)
     codes = np.load(EMBED / "codes.npy", mmap_mode="r")
     incremental = use_incremental(params.get("incremental", "auto"), codes)
-    pca = clustering.fit_pca(codes, int(params["dims"]), bool(params["whiten"]), int(params["seed"]),
+    pca = clustering.fit_pca(codes, params["dims"], params["whiten"], int(params["seed"]),
                              incremental=incremental)
     with atomic_path(OUT / "components.npy") as tmp:
         components = open_memmap(tmp, mode="w+", dtype="float32", shape=(len(codes), pca.n_components_))

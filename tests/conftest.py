@@ -1,0 +1,111 @@
+"""Shared test helpers: a tiny competition folder and a way to run one stage script.
+
+Both are plain functions (importable as ``from conftest import write_competition, run_stage_in``)
+and fixtures (``make_competition``, ``run_stage``) that return those functions, so a test can
+ask for them by name::
+
+    def test_something(tmp_path, make_competition, run_stage):
+        folder = make_competition(tmp_path, n_images=12, n_pairs=10)
+        result = run_stage("prepare", tmp_path / "work", {"data": {"dir": str(folder)}})
+        assert result.returncode == 0, result.stderr
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]  # the checkout holding pipeline/
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # `import pipeline` works however pytest was started
+
+PAIR_HEADER = "id,image1_name,image2_name"
+
+# Tiny params for every stage: a whole run would take seconds. Tests copy and adjust them.
+TINY_PARAMS = {
+    "seed": 0,
+    "data": {"dir": "competition"},
+    "embed": {"filters": [8, 16], "code_size": 8, "epochs": 1, "batch_size": 8,
+              "learning_rate": 0.001, "flip": True, "train_samples": None},
+    "pca": {"dims": 4, "whiten": True, "incremental": "auto"},
+    "cluster": {"method": "kmeans", "alternative": "coordinates", "n_init": 2, "minibatch": False},
+}
+
+
+def write_competition(tmp_path: str | os.PathLike, n_images: int = 12, n_pairs: int = 10, k: int = 4,
+                      *, seed: int = 0, name: str = "competition") -> Path:
+    """Write a tiny valid competition folder at ``tmp_path / name`` and return its path.
+
+    The folder holds what pipeline.layout expects:
+
+    * ``images/000001.jpg`` … ``images/<n_images>.jpg`` (zero-padded to 6 digits): random
+      32×32 RGB JPEGs (quality 95);
+    * ``test_case.csv``: header ``id,image1_name,image2_name``, then ``n_pairs`` rows with ids
+      0 … n_pairs-1 (line ``i + 2`` of the file holds id ``i``) and random image numbers in
+      1 … n_images, LF line ends;
+    * ``visualization.npy``: ``(2k, 32, 32, 3)`` uint8 random pixels (k of "dataset A", then k of B).
+
+    Everything is drawn from ``numpy.random.default_rng(seed)``: same arguments, same bytes.
+    Tests break the folder afterwards (delete, truncate, rewrite a file) to make bad input.
+    """
+    root = Path(tmp_path) / name
+    images = root / "images"
+    images.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for number in range(1, n_images + 1):
+        pixels = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(images / f"{number:06d}.jpg", quality=95)
+    names = rng.integers(1, n_images + 1, size=(n_pairs, 2))
+    rows = [f"{i},{a},{b}" for i, (a, b) in enumerate(names)]
+    (root / "test_case.csv").write_text("\n".join([PAIR_HEADER, *rows]) + "\n", encoding="utf-8")
+    np.save(root / "visualization.npy", rng.integers(0, 256, size=(2 * k, 32, 32, 3), dtype=np.uint8))
+    return root
+
+
+def stage_environment(extra_path: str | os.PathLike | None = None) -> dict[str, str]:
+    """The environment a stage script runs in: PYTHONPATH = the repo (after ``extra_path``)."""
+    env = dict(os.environ)
+    paths = [str(extra_path)] if extra_path else []
+    env["PYTHONPATH"] = os.pathsep.join([*paths, str(REPO)])
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def run_stage_in(stage: str, cwd: str | os.PathLike, params: dict | str | None, *,
+                 timeout: float = 120, extra_path: str | os.PathLike | None = None
+                 ) -> subprocess.CompletedProcess:
+    """Run ``python -m pipeline.<stage>`` in ``cwd`` (created if needed); return the finished process.
+
+    ``params`` is written to ``cwd/params.yaml`` first: a dict is dumped as YAML, a str is
+    written as is (to test broken YAML), None leaves any existing params.yaml alone.
+    The script runs with this interpreter, PYTHONPATH = the repository root (so ``pipeline``
+    is imported from this checkout, not from ``cwd``), text-mode stdout/stderr captured.
+    ``extra_path`` is put before the repo on PYTHONPATH (e.g. stub packages).
+    """
+    cwd = Path(cwd)
+    cwd.mkdir(parents=True, exist_ok=True)
+    if isinstance(params, dict):
+        (cwd / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    elif isinstance(params, str):
+        (cwd / "params.yaml").write_text(params, encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", f"pipeline.{stage}"], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=stage_environment(extra_path))
+
+
+@pytest.fixture
+def make_competition():
+    """The factory :func:`write_competition`: ``make_competition(tmp_path, n_images=…, n_pairs=…)``."""
+    return write_competition
+
+
+@pytest.fixture
+def run_stage():
+    """The runner :func:`run_stage_in`: ``run_stage(stage, cwd, params)`` → CompletedProcess."""
+    return run_stage_in

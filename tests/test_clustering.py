@@ -1,0 +1,167 @@
+"""pipeline.clustering without DVC: PCA, the two-cluster methods, alignment and the metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import clustering
+from pipeline.errors import InputError
+
+
+def blobs(n_per: int = 100, d: int = 6, distance: float = 20.0,
+          seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two well separated Gaussian blobs, the first ``n_per`` rows from blob 0; (features, truth)."""
+    rng = np.random.default_rng(seed)
+    centre = np.zeros(d)
+    centre[0] = distance
+    features = np.concatenate([rng.normal(size=(n_per, d)), centre + rng.normal(size=(n_per, d))])
+    return features.astype(np.float32), np.repeat([0, 1], n_per)
+
+
+def correlated_codes(n: int = 400, d: int = 12, seed: int = 0) -> np.ndarray:
+    """Codes with four strong directions (clear gaps between them) and weak noise, not axis-aligned."""
+    rng = np.random.default_rng(seed)
+    scales = np.concatenate([[10, 6, 4, 2.5], np.linspace(0.3, 0.1, d - 4)])
+    mixing = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    return ((rng.normal(size=(n, d)) * scales) @ mixing + 3.0).astype(np.float32)
+
+
+# --- fit_pca / transform ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dims", [0, -1, 13, 1000])
+def test_fit_pca_dims_out_of_range_names_the_key(dims):
+    with pytest.raises(InputError, match=r"pca\.dims.*found " + str(dims)):
+        clustering.fit_pca(correlated_codes(), dims, whiten=True, seed=0)
+
+
+def test_fit_pca_dims_bounded_by_image_count():
+    with pytest.raises(InputError, match="pca.dims"):
+        clustering.fit_pca(correlated_codes(n=5), 6, whiten=False, seed=0)
+    assert clustering.fit_pca(correlated_codes(n=5), 5, whiten=False, seed=0).n_components_ == 5
+
+
+def test_whitening_gives_unit_variance_and_no_correlation():
+    codes = correlated_codes()
+    pca = clustering.fit_pca(codes, 5, whiten=True, seed=0)
+    components = clustering.transform(pca, codes)
+    assert components.shape == (400, 5) and components.dtype == np.float32
+    np.testing.assert_allclose(components.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(np.cov(components, rowvar=False), np.eye(5), atol=1e-3)
+
+
+def test_without_whitening_variance_is_the_explained_variance():
+    codes = correlated_codes()
+    pca = clustering.fit_pca(codes, 3, whiten=False, seed=0)
+    components = clustering.transform(pca, codes)
+    np.testing.assert_allclose(components.var(axis=0, ddof=1), pca.explained_variance_, rtol=1e-3)
+    assert np.all(np.diff(components.var(axis=0)) < 0)  # decreasing: first component first
+
+
+def test_incremental_pca_matches_full_pca(monkeypatch):
+    monkeypatch.setattr(clustering, "CHUNK", 100)  # four partial fits over 400 rows
+    codes = correlated_codes()
+    full = clustering.fit_pca(codes, 4, whiten=True, seed=0)
+    incremental = clustering.fit_pca(codes, 4, whiten=True, seed=0, incremental=True)
+    assert type(incremental).__name__ == "IncrementalPCA"
+    np.testing.assert_allclose(incremental.explained_variance_, full.explained_variance_, rtol=1e-3)
+    a, b = clustering.transform(full, codes), clustering.transform(incremental, codes)
+    signs = np.sign(np.sum(a * b, axis=0))  # each component is defined up to its sign
+    np.testing.assert_allclose(a, b * signs, atol=1e-2)
+
+
+def test_transform_writes_into_out_chunk_by_chunk(monkeypatch):
+    monkeypatch.setattr(clustering, "CHUNK", 7)
+    codes = correlated_codes(n=50)
+    pca = clustering.fit_pca(codes, 3, whiten=False, seed=0)
+    out = np.full((50, 3), np.nan, dtype=np.float32)
+    assert clustering.transform(pca, codes, out=out) is out
+    np.testing.assert_allclose(out, pca.transform(codes), rtol=1e-5, atol=1e-5)
+
+
+# --- TwoClusters -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,minibatch", [("kmeans", False), ("kmeans", True), ("gmm", False)])
+def test_fitted_methods_separate_two_blobs_perfectly(method, minibatch):
+    features, truth = blobs()
+    model = clustering.TwoClusters(method, seed=0, n_init=3, minibatch=minibatch).fit(features)
+    labels = model.predict(features)
+    assert labels.dtype == np.int8 and set(np.unique(labels)) == {0, 1}
+    assert np.all(labels == truth) or np.all(labels == 1 - truth)
+
+
+def test_fitted_methods_predict_unseen_points():
+    features, truth = blobs(seed=0)
+    unseen, unseen_truth = blobs(n_per=20, seed=1)
+    model = clustering.TwoClusters("kmeans", seed=0).fit(features)
+    flip = model.predict(features)[0]  # the name kmeans gave blob 0
+    assert np.all(model.predict(unseen) == (unseen_truth ^ flip))
+
+
+def test_coordinates_labels_x_greater_than_y():
+    features = np.array([[2, 1, 9], [1, 2, 9], [0, 0, 9], [-1, -3, 9], [0.5, 0.25, -9]], dtype=np.float32)
+    model = clustering.TwoClusters("coordinates").fit(features)
+    assert model.predict(features).tolist() == [1, 0, 0, 1, 1]
+
+
+def test_coordinates_needs_two_dimensions():
+    with pytest.raises(InputError, match="pca.dims"):
+        clustering.TwoClusters("coordinates").fit(np.zeros((4, 1)))
+
+
+def test_unknown_method_names_the_key():
+    with pytest.raises(InputError, match=r"cluster\.method.*'dbscan'"):
+        clustering.TwoClusters("dbscan")
+
+
+def test_predict_in_chunks_equals_one_batch(monkeypatch):
+    features, _ = blobs()
+    model = clustering.TwoClusters("kmeans", seed=0, n_init=2).fit(features)
+    whole = model.predict(features)
+    monkeypatch.setattr(clustering, "CHUNK", 9)
+    assert np.array_equal(model.predict(features), whole)
+
+
+def test_same_seed_same_labels():
+    features, _ = blobs(distance=1.0)  # overlapping: the answer depends on the initialisation
+    runs = [clustering.TwoClusters(m, seed=3, n_init=2).fit(features).predict(features)
+            for m in ("kmeans", "kmeans", "gmm", "gmm")]
+    assert np.array_equal(runs[0], runs[1]) and np.array_equal(runs[2], runs[3])
+
+
+# --- align / visualization_accuracy / summarize ----------------------------------------------
+
+def test_align_makes_the_cluster_of_the_first_half_zero():
+    visualization = np.array([1, 1, 1, 0, 0, 0, 0, 1], dtype=np.int8)  # first half mostly 1
+    labels = np.array([1, 0, 0, 1, 1], dtype=np.int8)
+    aligned_labels, aligned_visualization = clustering.align(labels, visualization)
+    assert aligned_visualization.tolist() == [0, 0, 0, 1, 1, 1, 1, 0]
+    assert aligned_labels.tolist() == [0, 1, 1, 0, 0]
+    assert aligned_labels.dtype == np.int8 and aligned_visualization.dtype == np.int8
+
+
+def test_align_keeps_names_already_right():
+    visualization = np.array([0, 0, 1, 1, 1, 1], dtype=np.int8)
+    labels = np.array([1, 0, 1], dtype=np.int8)
+    aligned_labels, aligned_visualization = clustering.align(labels, visualization)
+    assert aligned_labels.tolist() == [1, 0, 1] and aligned_visualization.tolist() == [0, 0, 1, 1, 1, 1]
+
+
+def test_visualization_accuracy_is_permutation_invariant():
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 0], dtype=np.int8)  # 6 of 8 right
+    assert clustering.visualization_accuracy(labels) == 0.75
+    assert clustering.visualization_accuracy(1 - labels) == 0.75
+    assert clustering.visualization_accuracy(np.array([0, 0, 1, 1])) == 1.0
+    assert clustering.visualization_accuracy(np.array([1, 1, 0, 0])) == 1.0
+    assert clustering.visualization_accuracy(np.array([0, 1, 0, 1])) == 0.5
+    assert clustering.visualization_accuracy(np.zeros(10, dtype=np.int8)) == 0.5
+
+
+def test_summarize_counts():
+    labels = np.array([0, 1, 1, 1, 0, 1], dtype=np.int8)
+    visualization = np.array([0, 0, 1, 1, 1, 0], dtype=np.int8)
+    assert clustering.summarize(labels, visualization) == {
+        "visualization_accuracy": 4 / 6,
+        "cluster_sizes": {"0": 2, "1": 4},
+        "visualization_confusion": {"A": {"0": 2, "1": 1}, "B": {"0": 1, "1": 2}},
+    }

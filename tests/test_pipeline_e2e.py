@@ -1,0 +1,147 @@
+"""End to end, through DVC: the whole pipeline on the demo data in a throw-away repository.
+
+One `dvc repro` on tiny params (shared with the other pipeline tests, see tiny_repo.py), then
+two experiments: a PCA change must rerun only the stages after embed, and a competition folder
+outside the repository (an absolute data.dir) must go through the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from tiny_repo import PROJECT, baseline, clone, dvc
+
+UPSTREAM = ("demo", "prepare", "embed")
+DOWNSTREAM = ("reduce", "cluster", "predict", "plot")
+PLOTS = ("plots/visualization_2d.png", "plots/reconstructions.png", "plots/training_loss.png")
+
+
+def stages() -> set[str]:
+    return set(yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"])
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check_submission(repo: Path, test_case: Path) -> pd.DataFrame:
+    submission_path = repo / "submissions" / "submission.csv"
+    assert submission_path.is_file()
+    assert submission_path.read_text().splitlines()[0] == "id,label"
+    submission = pd.read_csv(submission_path)
+    expected_ids = pd.read_csv(test_case)["id"]
+    assert list(submission.columns) == ["id", "label"]
+    assert sorted(submission["id"]) == sorted(expected_ids)
+    assert submission["id"].is_unique
+    assert set(submission["label"]) <= {0, 1}
+    return submission
+
+
+def write_competition(root: Path, per_dataset: int, pairs: int, seed: int) -> None:
+    """A small competition folder: dataset A smooth gradients, dataset B speckle noise."""
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0, 255, 32)
+    images = []
+    for _ in range(per_dataset):
+        angle = rng.uniform(0, np.pi)
+        field = np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]
+        grey = (field / max(field.max(), 1) * 255).clip(0, 255)
+        images.append(np.repeat(grey[..., None], 3, axis=2).astype(np.uint8))
+    for _ in range(per_dataset):
+        images.append(rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8))
+    (root / "images").mkdir(parents=True)
+    order = rng.permutation(len(images))
+    decoded = []
+    for number, index in enumerate(order, start=1):
+        path = root / "images" / f"{number:06d}.jpg"
+        Image.fromarray(images[index]).save(path, quality=95)
+    by_index = {index: number for number, index in enumerate(order, start=1)}
+    for index in range(len(images)):
+        with Image.open(root / "images" / f"{by_index[index]:06d}.jpg") as image:
+            decoded.append(np.asarray(image.convert("RGB")))
+    np.save(root / "visualization.npy", np.stack(decoded), allow_pickle=False)  # A first, then B
+    names = rng.integers(1, len(images) + 1, size=(pairs, 2))
+    pd.DataFrame({"id": np.arange(pairs), "image1_name": names[:, 0], "image2_name": names[:, 1]}) \
+        .to_csv(root / "test_case.csv", index=False)
+
+
+def test_repro_then_experiments(tmp_path_factory, tmp_path):
+    base, output = baseline(tmp_path_factory)
+    repo = clone(base, tmp_path / "repo")
+    for stage in stages():
+        assert f"Running stage '{stage}'" in output
+
+    # --- the first `dvc repro` --------------------------------------------------------------
+    submission = check_submission(repo, repo / "data/demo/competition/test_case.csv")
+    assert len(submission) == 500  # demo.pairs
+    embed = read_json(repo / "metrics/embed.json")
+    assert embed["reconstruction_loss"] > 0 and np.isfinite(embed["reconstruction_loss"])
+    cluster = read_json(repo / "metrics/cluster.json")
+    assert 0.5 <= cluster["visualization_accuracy"] <= 1.0
+    assert cluster["alternative"]["method"] == "coordinates"
+    assert 0.5 <= cluster["alternative"]["visualization_accuracy"] <= 1.0
+    predict = read_json(repo / "metrics/predict.json")
+    assert predict["pairs"] == 500 and 0 <= predict["share_same"] <= 1
+    assert read_json(repo / "metrics/reduce.json")["dims"] == 8
+    assert read_json(repo / "metrics/prepare.json")["images"] == 200
+    if "eigenfaces" in stages():
+        eigen = read_json(repo / "metrics/eigenfaces.json")
+        for key in ("share_percent", "variance_percent"):
+            assert sorted(eigen[key]) == ["1", "2", "3", "4", "5"]
+            assert all(0 <= value <= 100 for value in eigen[key].values())
+        assert list(eigen["variance_percent"].values()) == sorted(eigen["variance_percent"].values(),
+                                                                   reverse=True)
+    for plot in PLOTS:
+        assert (repo / plot).read_bytes().startswith(b"\x89PNG")
+    assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
+
+    # --- a PCA change reruns only what follows embed ------------------------------------------
+    first_components = np.load(repo / "data/reduce/components.npy")
+    run = dvc(repo, "exp", "run", "-S", "pca.dims=4").stdout
+    for stage in UPSTREAM:
+        assert f"Stage '{stage}' didn't change, skipping" in run
+    for stage in DOWNSTREAM:
+        assert f"Running stage '{stage}'" in run
+    if "eigenfaces" in stages():
+        assert "Running stage 'eigenfaces'" not in run
+    assert np.load(repo / "data/reduce/components.npy").shape == (200, 4) != first_components.shape
+    assert read_json(repo / "metrics/reduce.json")["dims"] == 4
+    check_submission(repo, repo / "data/demo/competition/test_case.csv")
+
+    shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+    flat = json.dumps(shown)
+    assert '"pca": {"dims": 4' in flat.replace("\n", "")
+    assert "visualization_accuracy" in flat and "reconstruction_loss" in flat
+    diff = dvc(repo, "metrics", "diff", "--all").stdout
+    assert re.search(r"metrics/reduce\.json\s+dims\s+8\s+4", diff), diff
+    for key in ("visualization_accuracy", "reconstruction_loss"):
+        assert key in diff
+
+    # --- a competition folder outside the repository -------------------------------------------
+    outside = tmp_path / "elsewhere" / "competition"
+    write_competition(outside, per_dataset=30, pairs=123, seed=7)
+    run = dvc(repo, "exp", "run", "-S", f"data.dir={outside}").stdout
+    for stage in ("prepare", "embed", *DOWNSTREAM):
+        assert f"Running stage '{stage}'" in run
+    assert "Stage 'demo' didn't change, skipping" in run
+    submission = check_submission(repo, outside / "test_case.csv")
+    assert len(submission) == 123
+    assert read_json(repo / "metrics/prepare.json") == {"images": 60, "pairs": 123,
+                                                        "visualization_images": 60}
+    assert read_json(repo / "metrics/cluster.json")["visualization_accuracy"] >= 0.5
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    assert str(outside) in [dep["path"] for dep in lock["stages"]["prepare"]["deps"]]
+    assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
+
+    # The folder is a tracked dependency: changing it outside the repository reruns prepare.
+    extra = pd.read_csv(outside / "test_case.csv").iloc[:100]
+    extra.to_csv(outside / "test_case.csv", index=False)
+    assert "prepare" in dvc(repo, "status").stdout
