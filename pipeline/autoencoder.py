@@ -89,22 +89,38 @@ def layer_table(model: keras.Model) -> list[dict]:
     return rows
 
 
-def encode(encoder: keras.Model, images: np.ndarray, out: np.ndarray, *, batch_size: int = 1024,
+def encode(encoder: keras.Model, images, out, *, batch_size: int = 1024,
            progress: bool = True, label: str = "encode") -> np.ndarray:
-    """Encode (n, 32, 32, 3) uint8 ``images`` chunk by chunk into ``out`` (n, code_size) float32.
+    """Encode uint8 images into float32 codes (n, code_size), chunk by chunk, in order.
 
-    ``images`` and ``out`` may be memory-mapped: only one chunk is in memory at a time.
+    ``images``: an (n, 32, 32, 3) array, or an iterable of (k, 32, 32, 3) chunks (e.g.
+    :func:`pipeline.arrays.iter_npy_chunks`, so a file of a million images is never mapped
+    into memory). ``out``: an (n, code_size) array filled in order, or a writer with
+    ``write(chunk)`` and ``len()`` (:class:`pipeline.arrays.NpyWriter`). Returns ``out``.
+    Only one chunk of images and of codes is in memory at a time.
     """
     from tqdm import tqdm
 
     chunk = 8192
-    with tqdm(total=len(images), desc=label, unit="img", disable=not progress, file=sys.stderr,
+    chunks = (images[start:start + chunk] for start in range(0, len(images), chunk)) \
+        if isinstance(images, np.ndarray) else images
+    write = getattr(out, "write", None)
+    done = 0
+    with tqdm(total=len(out), desc=label, unit="img", disable=not progress, file=sys.stderr,
               mininterval=1.0) as bar:
-        for start in range(0, len(images), chunk):
-            batch = np.asarray(images[start:start + chunk], dtype=np.float32) / 255.0
-            out[start:start + len(batch)] = encoder.predict_on_batch(batch) if len(batch) <= batch_size \
-                else encoder.predict(batch, batch_size=batch_size, verbose=0)
-            bar.update(len(batch))
+        for pixels in chunks:
+            for start in range(0, len(pixels), chunk):
+                batch = np.asarray(pixels[start:start + chunk], dtype=np.float32) / 255.0
+                codes = encoder.predict_on_batch(batch) if len(batch) <= batch_size \
+                    else encoder.predict(batch, batch_size=batch_size, verbose=0)
+                if write is not None:
+                    write(np.asarray(codes, dtype=np.float32))
+                else:
+                    out[done:done + len(batch)] = codes
+                done += len(batch)
+                bar.update(len(batch))
+    if done != len(out):
+        raise ValueError(f"{label}: {done} images encoded, expected {len(out)}")
     return out
 
 

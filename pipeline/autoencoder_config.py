@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pipeline.errors import InputError
 
 MAX_BLOCKS = 5  # each stride-2 block halves 32×32: five of them reach 1×1
+DISTRIBUTIONS = ("auto", "none", "mirrored")  # embed.distribution: see pipeline.distribute
 
 
 def _is_int(value) -> bool:
@@ -31,6 +32,7 @@ class AutoencoderConfig:
     flip: bool = True  # augment with horizontal flips (input and target flipped together)
     train_samples: int | None = None  # train on a random sample of this many images (None: all)
     extra: dict = field(default_factory=dict)
+    distribution: str = "auto"  # tf.distribute strategy (pipeline.distribute): auto | none | mirrored
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -83,3 +85,6 @@ class AutoencoderConfig:
             bad("flip", "true or false", self.flip)
         if self.train_samples is not None and (not _is_int(self.train_samples) or self.train_samples < 1):
             bad("train_samples", "a positive integer or null (all images)", self.train_samples)
+        if self.distribution not in DISTRIBUTIONS:
+            bad("distribution", "one of auto (several GPUs: mirrored, else none), none, mirrored",
+                self.distribution)

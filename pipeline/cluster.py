@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import clustering
+from pipeline import arrays, clustering
 from pipeline.atomic import save_json, save_npy
 from pipeline.errors import InputError
 from pipeline.stage import load_params, main_guard
@@ -23,7 +23,8 @@ REDUCE = Path("data/reduce")
 OUT = Path("data/cluster")
 
 
-def run_method(method: str, params: dict, components: np.ndarray, visualization: np.ndarray):
+def run_method(method: str, params: dict, components: np.ndarray | arrays.NpyFile,
+               visualization: np.ndarray):
     """Fit ``method`` on the images, label images and visualization; return aligned labels."""
     model = clustering.TwoClusters(method, int(params["seed"]), n_init=int(params.get("n_init", 10)),
                                    minibatch=bool(params.get("minibatch", False))).fit(components)
@@ -51,15 +52,17 @@ def check_params(params: dict) -> None:
 def main(argv: list[str]) -> None:
     params = load_params("cluster")
     check_params(params)
-    components = np.load(REDUCE / "components.npy", mmap_mode="r")
+    # Read on demand: loaded for a fit, streamed in chunks to predict; never memory-mapped.
+    components = arrays.NpyFile(REDUCE / "components.npy")
     visualization = np.load(REDUCE / "visualization_components.npy")
-    labels, visualization_labels = run_method(params["method"], params, components, visualization)
-    metrics = {"method": params["method"], **clustering.summarize(labels, visualization_labels)}
-    alternative = params.get("alternative")
-    if alternative:
-        alt_labels, alt_visualization = run_method(alternative, params, components, visualization)
-        metrics["alternative"] = {"method": alternative,
-                                  **clustering.summarize(alt_labels, alt_visualization)}
+    with clustering.one_thread():  # see there: threads stall on a shared machine
+        labels, visualization_labels = run_method(params["method"], params, components, visualization)
+        metrics = {"method": params["method"], **clustering.summarize(labels, visualization_labels)}
+        alternative = params.get("alternative")
+        if alternative:
+            alt_labels, alt_visualization = run_method(alternative, params, components, visualization)
+            metrics["alternative"] = {"method": alternative,
+                                      **clustering.summarize(alt_labels, alt_visualization)}
     save_npy(OUT / "labels.npy", labels)
     save_npy(OUT / "visualization_labels.npy", visualization_labels)
     save_json("metrics/cluster.json", metrics)

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.format import open_memmap
 
+from pipeline.arrays import NpyWriter, iter_npy_chunks
 from pipeline.atomic import atomic_path, save_json, save_npy
 from pipeline.autoencoder_config import AutoencoderConfig
 from pipeline.stage import load_params, main_guard
@@ -61,17 +61,21 @@ def main(argv: list[str]) -> None:
         train = np.asarray(images)
     print(f"embed: training on {len(train)} of {len(images)} images, {config.epochs} epochs")
 
-    autoencoder, encoder = ae.build_autoencoder(config)
+    from pipeline.distribute import distribution_strategy
+
+    with distribution_strategy(config.distribution).scope():  # several GPUs: mirrored replicas
+        autoencoder, encoder = ae.build_autoencoder(config)
     autoencoder.summary(print_fn=lambda line, **_: print(line))
     with Live(str(LIVE_DIR), dvcyaml=False, save_dvc_exp=False, report=None) as live:
         history = autoencoder.fit(ae.training_dataset(train, config, seed), epochs=int(config.epochs),
-                                  callbacks=[DVCLiveCallback(live=live)], verbose=2)
+                                  # verbose=1: Keras's progress bar on a terminal, a line per epoch in a log
+                                  callbacks=[DVCLiveCallback(live=live)], verbose=1)
 
-    with atomic_path(OUT / "codes.npy") as tmp:
-        codes = open_memmap(tmp, mode="w+", dtype="float32", shape=(len(images), config.code_size))
-        ae.encode(encoder, images, codes, label="encode images")
-        codes.flush()
-        del codes
+    # Streamed from the file in chunks and written with plain writes, not through memory maps,
+    # whose touched pages would all count as resident: a million images stay at a few chunks.
+    with atomic_path(OUT / "codes.npy") as tmp, \
+            NpyWriter(tmp, (len(images), config.code_size), "float32") as codes:
+        ae.encode(encoder, iter_npy_chunks(PREPARED / "images.npy", 8192), codes, label="encode images")
     visualization_codes = np.empty((len(visualization), config.code_size), dtype=np.float32)
     ae.encode(encoder, visualization, visualization_codes, label="encode visualization")
     save_npy(OUT / "visualization_codes.npy", visualization_codes)

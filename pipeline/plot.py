@@ -1,10 +1,11 @@
-"""Stage `plot`: the pictures of the clustering branch.
+"""Stage `plot`: the clustering picture, redrawn after every change to reduce or cluster.
 
     python -m pipeline.plot           (no params)
 
 Writes plots/visualization_2d.png (the visualization images in 2-D, by truth and by
-prediction), plots/reconstructions.png (32 images beside their reconstructions) and
-plots/training_loss.png (the autoencoder's loss per epoch, from dvclive).
+prediction). The pictures of the autoencoder (reconstructions, training loss) depend only on
+`embed` and are drawn by the stage `plot_training` (pipeline.plot_training), so an experiment on
+pca.* or cluster.* does not redraw them (about a second saved per experiment).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from pipeline import drawing
 from pipeline.atomic import save_figure
@@ -21,7 +21,6 @@ from pipeline.layout import visualization_truth
 from pipeline.stage import main_guard
 
 OUT = Path("plots")
-LOSS_TSV = Path("dvclive/embed/plots/metrics/train/loss.tsv")
 
 
 def main(argv: list[str]) -> None:
@@ -32,19 +31,7 @@ def main(argv: list[str]) -> None:
     # The 2-D axes come from the predicted clusters, never from the truth.
     xy = drawing.separation_axes(components, predicted)
     save_figure(OUT / "visualization_2d.png", drawing.projection_figure(xy, truth, predicted, accuracy))
-
-    originals, rebuilt = np.load("data/embed/reconstructions.npy")
-    half = len(originals) // 2
-    save_figure(OUT / "reconstructions.png", drawing.image_grid(
-        [originals[:half], rebuilt[:half], originals[half:], rebuilt[half:]],
-        ["A original", "A rebuilt", "B original", "B rebuilt"],
-        f"{len(originals)} visualization images and their autoencoder reconstructions"))
-
-    loss = pd.read_csv(LOSS_TSV, sep="\t")
-    save_figure(OUT / "training_loss.png", drawing.curve_figure(
-        loss["step"].to_numpy() + 1, loss["loss"].to_numpy(), "mean squared error",
-        "autoencoder training loss"))
-    print(f"plot: wrote {OUT}/visualization_2d.png, reconstructions.png, training_loss.png")
+    print(f"plot: wrote {OUT}/visualization_2d.png")
 
 
 if __name__ == "__main__":

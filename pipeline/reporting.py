@@ -45,9 +45,9 @@ FIGURES = {  # key → (path, stage, alt text)
                              "Faces beside their reconstructions from the top eigenfaces"),
     "visualization_2d": ("plots/visualization_2d.png", "plot",
                          "The visualization images in 2-D, coloured by dataset and by predicted cluster"),
-    "reconstructions": ("plots/reconstructions.png", "plot",
+    "reconstructions": ("plots/reconstructions.png", "plot_training",
                         "Visualization images beside their autoencoder reconstructions"),
-    "training_loss": ("plots/training_loss.png", "plot", "Autoencoder training loss per epoch"),
+    "training_loss": ("plots/training_loss.png", "plot_training", "Autoencoder training loss per epoch"),
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

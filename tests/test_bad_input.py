@@ -429,6 +429,7 @@ EMBED_CASES = {
     "flip-text": ({"flip": "sometimes"}, ["embed.flip", "expected true or false", "found 'sometimes'"]),
     "train-samples-zero": ({"train_samples": 0}, ["embed.train_samples", "or null", "found 0"]),
     "train-samples-fraction": ({"train_samples": 0.5}, ["embed.train_samples", "found 0.5"]),
+    "distribution-unknown": ({"distribution": "tpu"}, ["embed.distribution", "auto", "found 'tpu'"]),
     "unknown-key": ({"epoch": 3}, ["params.yaml: embed.epoch: unknown key", "epochs"]),
 }
 

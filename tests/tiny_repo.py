@@ -29,7 +29,7 @@ BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`
 TINY_PARAMS = {
     "demo": {"pairs": 500},
     "embed": {"epochs": 2, "filters": [8, 16], "code_size": 16},
-    "pca": {"dims": 8},
+    "pca": {"dims": 8, "min_images_per_dim": 1},
 }
 
 _settings: dict[str, Path] = {}

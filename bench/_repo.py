@@ -1,0 +1,275 @@
+"""Shared by the pipeline benchmarks (not a benchmark itself: `make bench` skips bench/_*.py).
+
+A throw-away copy of the project as its own git + DVC repository (never /work/main itself:
+`dvc repro` there would overwrite the checkout's outputs), DVC kept away from the machine's
+site cache and config, commands timed with their peak resident memory, and the stage
+processes that DVC starts watched for their own peak memory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`, and dvc lives here
+HW7 = Path(os.environ.get("HW7_DATA", REPO_ROOT.parent / "shared" / "data" / "hw7"))
+STAGE_ORDER = ("demo", "prepare", "embed", "reduce", "cluster", "predict", "plot", "plot_training", "eigenfaces",
+               "report")
+
+
+def declared_outputs() -> list[str]:
+    spec = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))
+    paths = []
+    for stage in spec["stages"].values():
+        for key in ("outs", "metrics", "plots"):
+            for entry in stage.get(key) or []:
+                paths.extend(entry if isinstance(entry, dict) else [entry])
+    return [p.rstrip("/") for p in paths if "${" not in p]
+
+
+def project_files() -> list[str]:
+    """Tracked files plus pipeline/*.py (committed or not), minus outputs, dvc.lock and tests/."""
+    tracked = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], check=True,
+                             capture_output=True).stdout.decode().split("\0")
+    files = {f for f in tracked if f} | {f"pipeline/{p.name}" for p in (REPO_ROOT / "pipeline").glob("*.py")}
+    outputs = declared_outputs()
+    return sorted(f for f in files
+                  if (REPO_ROOT / f).is_file() and f != "dvc.lock" and not f.startswith("tests/")
+                  and not any(f == out or f.startswith(out + "/") for out in outputs))
+
+
+def write_params(repo: Path, overrides: dict) -> None:
+    """Merge ``overrides`` (section → {key: value}, or a plain value) into repo/params.yaml."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for section, values in overrides.items():
+        if isinstance(values, dict):
+            params.setdefault(section, {}).update(values)
+        else:
+            params[section] = values
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def environment(root: Path) -> dict[str, str]:
+    """PATH with the venv first; DVC's site cache and global/system config under ``root``."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("PYTHONPATH", None)
+    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DVC_NO_ANALYTICS="1")
+    for name in ("site_cache", "global_config", "system_config"):
+        (root / "dvc-home" / name).mkdir(parents=True, exist_ok=True)
+        env[f"DVC_{name.upper()}_DIR"] = str(root / "dvc-home" / name)
+    return env
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+
+
+def make_repo(dest: Path, overrides: dict) -> Path:
+    """Copy the project into ``dest``, apply ``overrides`` to params.yaml, git init and commit."""
+    dest.mkdir(parents=True)
+    for name in project_files():
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO_ROOT / name, dest / name)
+    write_params(dest, overrides)
+    git(dest, "init", "-q")
+    for key, value in (("user.name", "bench"), ("user.email", "bench@example.invalid"),
+                       ("commit.gpgsign", "false")):
+        git(dest, "config", key, value)
+    commit_all(dest, "bench baseline")
+    return dest
+
+
+def stage_of(cmdline: list[str]) -> str | None:
+    """'prepare' for `python -m pipeline.prepare`; None for anything else."""
+    for index, arg in enumerate(cmdline[:-1]):
+        if arg == "-m" and cmdline[index + 1].startswith("pipeline."):
+            return cmdline[index + 1].split(".", 1)[1]
+    return None
+
+
+def high_water_mib(pid: int) -> float:
+    """The kernel's peak resident set size (VmHWM) of a live process, in MiB; 0 if gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+class StageMonitor:
+    """Watch the process tree under ``pid`` and keep, per pipeline stage, the largest VmHWM
+    (the kernel's own peak RSS, so peaks between two samples are not lost: only growth in a
+    stage's last ~50 ms can be). Worker processes of a stage count under "<stage> (worker)"."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        self.root, self.interval = psutil.Process(pid), interval
+        self.peaks: dict[str, float] = {}
+        self.stages: dict[int, str] = {}
+        self.seen: dict[int, list[float]] = {}  # pid → [first seen, last seen] (perf_counter)
+        self.tree_peak = 0.0  # the largest VmHWM of the root or any descendant
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                children = self.root.children(recursive=True)
+            except psutil.Error:
+                children = []
+            self.tree_peak = max(self.tree_peak, high_water_mib(self.root.pid))
+            for child in children:
+                self.tree_peak = max(self.tree_peak, high_water_mib(child.pid))
+                try:
+                    if child.pid not in self.stages:
+                        stage = stage_of(child.cmdline())
+                        if stage is None:
+                            parent = child.parent()
+                            owner = self.stages.get(parent.pid) if parent else None
+                            stage = f"{owner} (worker)" if owner and "(worker)" not in owner else None
+                        if stage is None:
+                            continue
+                        self.stages[child.pid] = stage
+                    stage = self.stages[child.pid]
+                    self.peaks[stage] = max(self.peaks.get(stage, 0.0), high_water_mib(child.pid))
+                    now = time.perf_counter()
+                    self.seen.setdefault(child.pid, [now, now])[1] = now
+                except psutil.Error:
+                    continue
+            self._stop.wait(self.interval)
+
+    def timeline(self, origin: float) -> list[tuple[str, float, float]]:
+        """(stage, start, end) of each stage process, seconds after ``origin``, in start order."""
+        rows = [(self.stages[pid], first - origin, last - origin) for pid, (first, last) in self.seen.items()
+                if "(worker)" not in self.stages[pid]]
+        return sorted(rows, key=lambda row: row[1])
+
+    def walls(self) -> dict[str, float]:
+        """Seconds each stage process was seen alive (to the sampling interval), summed per stage."""
+        walls: dict[str, float] = {}
+        for pid, (first, last) in self.seen.items():
+            stage = self.stages[pid]
+            if "(worker)" not in stage:
+                walls[stage] = walls.get(stage, 0.0) + last - first + self.interval
+        return walls
+
+    def __enter__(self) -> "StageMonitor":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeout: float | None = None,
+        check: bool = True) -> dict:
+    """Run ``command``; return wall seconds, CPU seconds (from wait4: it and every descendant it
+    waited for), peak RSS in MiB (the largest VmHWM of it or any descendant, one process at a
+    time), its output and the per-stage peaks and times of the pipeline stages it ran.
+
+    Peak RSS is not wait4's ru_maxrss: that also counts the memory of this (parent) process
+    that the child had between fork and exec, so no command measures below this process's own
+    RSS (~140 MiB with numpy and Pillow loaded). VmHWM is the exec'd program's own high water.
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.extend(process.stdout), daemon=True)
+    reader.start()
+    watcher = StageMonitor(process.pid) if monitor else None
+    if watcher:
+        watcher.__enter__()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                process.kill()
+                raise TimeoutError(f"{' '.join(command)}: still running after {timeout} s")
+            time.sleep(0.01)
+    finally:
+        if watcher:
+            watcher.__exit__(None, None, None)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    reader.join(10)
+    output = b"".join(chunks).decode("utf-8", "replace")
+    if check and process.returncode != 0:
+        raise RuntimeError(f"`{' '.join(map(str, command))}` in {cwd} exited {process.returncode}:\n"
+                           f"{output[-5000:]}")
+    peak = watcher.tree_peak if watcher and watcher.tree_peak else usage.ru_maxrss / 1024
+    return {"wall": wall, "output": output, "peak_mib": peak, "wait4_mib": usage.ru_maxrss / 1024,
+            "cpu": usage.ru_utime + usage.ru_stime,  # itself and every waited-for descendant
+            "stage_peaks": dict(watcher.peaks) if watcher else {},
+            "stage_walls": watcher.walls() if watcher else {},
+            "timeline": watcher.timeline(start) if watcher else [], "returncode": process.returncode}
+
+
+def dvc(repo: Path, env: dict, *args: str, **kwargs) -> dict:
+    return run([str(BIN / "dvc"), *args], cwd=repo, env=env, **kwargs)
+
+
+def stage(name: str, repo: Path, env: dict, **kwargs) -> dict:
+    """`python -m pipeline.<name>` in ``repo``, timed, with its peak RSS (MiB)."""
+    return run([str(BIN / "python"), "-m", f"pipeline.{name}"], cwd=repo, env=env, **kwargs)
+
+
+def ran_stages(output: str) -> list[str]:
+    return re.findall(r"Running stage '([^']+)'", output)
+
+
+def load_note() -> str:
+    """What else is running: the load average and the busiest other processes right now."""
+    me = {os.getpid(), *(p.pid for p in psutil.Process().children(recursive=True))}
+    busy = []
+    for process in psutil.process_iter(["pid", "name", "cmdline", "cpu_percent"]):
+        if process.info["pid"] in me:
+            continue
+        try:
+            process.cpu_percent(None)
+        except psutil.Error:
+            pass
+    time.sleep(1.0)
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        if process.info["pid"] in me:
+            continue
+        try:
+            cpu = process.cpu_percent(None)
+        except psutil.Error:
+            continue
+        if cpu >= 20:
+            command = " ".join(process.info["cmdline"] or [])[:60] or process.name()
+            busy.append(f"`{command}` at {cpu:.0f} % CPU")
+    load = os.getloadavg()
+    others = "; other processes: " + ", ".join(busy) if busy else "; no other busy process"
+    return f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min){others}"
+
+
+def table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def met(ok: bool) -> str:
+    return "yes" if ok else "**no**"

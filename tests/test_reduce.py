@@ -1,0 +1,57 @@
+"""The reduce stage's PCA size rule: pca.dims, capped by pca.min_images_per_dim."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from pipeline.reduce import dims_for
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("requested, images, per_dim, expected", [
+    (128, 15000, 50, 128),  # hw7: no cap
+    (128, 200, 50, 4),      # the demo: 200 / 50
+    (128, 60, 50, 2),       # never below 2 (the coordinates method needs two)
+    (3, 200, 50, 3),        # a smaller request stands
+    (128, 200, 1, 128),     # 1: no cap
+])
+def test_dims_for(requested, images, per_dim, expected):
+    assert dims_for(requested, images, per_dim) == expected
+
+
+def run_reduce(tmp_path, n, d, pca):
+    rng = np.random.default_rng(0)
+    (tmp_path / "data/embed").mkdir(parents=True)
+    np.save(tmp_path / "data/embed/codes.npy", rng.normal(size=(n, d)).astype(np.float32))
+    np.save(tmp_path / "data/embed/visualization_codes.npy", rng.normal(size=(10, d)).astype(np.float32))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "pca": pca}))
+    return subprocess.run([sys.executable, "-m", "pipeline.reduce"], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+
+
+def test_stage_caps_and_records_both_sizes(tmp_path):
+    result = run_reduce(tmp_path, 200, 16, {"dims": 12, "whiten": True, "min_images_per_dim": 50})
+    assert result.returncode == 0, result.stderr
+    assert "pca.dims 12 capped to 4" in result.stdout
+    metrics = json.loads((tmp_path / "metrics/reduce.json").read_text())
+    assert (metrics["dims"], metrics["dims_requested"]) == (4, 12)
+    assert np.load(tmp_path / "data/reduce/components.npy").shape == (200, 4)
+
+
+def test_request_beyond_the_images_is_still_an_error(tmp_path):
+    result = run_reduce(tmp_path, 6, 16, {"dims": 10, "whiten": True, "min_images_per_dim": 50})
+    assert result.returncode == 2
+    assert "pca.dims: expected 1…6" in result.stderr
+    assert not (tmp_path / "data/reduce/components.npy").exists()
+
+
+def test_bad_cap_is_named(tmp_path):
+    result = run_reduce(tmp_path, 200, 16, {"dims": 4, "whiten": True, "min_images_per_dim": 0})
+    assert result.returncode == 2
+    assert "pca.min_images_per_dim" in result.stderr and "found 0" in result.stderr
