@@ -82,7 +82,8 @@ def main() -> int:
                   flush=True)
         stage_peaks, full_wall = {}, None
         if not args.skip_pipeline:
-            repo = rp.make_repo(tmp / "repo", {"data": {"dir": str(folder)}, "embed": {"epochs": args.epochs}})
+            repo = rp.make_repo(tmp / "repo", {"data": {"dir": str(folder)},
+                                               "embed": {"epochs": args.epochs}})
             print(f"full dvc repro in {repo} ...", flush=True)
             env.pop("PYTHONPATH")
             full = rp.dvc(repo, env, "repro", monitor=True, timeout=3600)
@@ -102,7 +103,8 @@ def main() -> int:
          f"≤ {TARGET_DECODE_S:.0f} s", rp.met(decode_median <= TARGET_DECODE_S)],
         [f"whole prepare stage ({args.pairs:,} pairs read and checked too)", "`python -m pipeline.prepare`",
          f"{record.median(whole):.1f} s", fmt(whole, 1) + " s", "", ""],
-        ["prepare peak RSS (largest VmHWM of the stage or one of its decoder processes)", "`python -m pipeline.prepare`",
+        ["prepare peak RSS (largest VmHWM of the stage or one of its decoder processes)",
+         "`python -m pipeline.prepare`",
          f"{record.median(peaks):.0f} MiB", fmt(peaks, 0) + " MiB", "≤ 3 GB",
          rp.met(prepare_peak <= TARGET_STAGE_MIB)],
     ])

@@ -76,7 +76,8 @@ def main() -> int:
             exps.append(result["wall"])
             exp_timeline = result["timeline"]
             exp_cpu.append(result["cpu"])
-            print(f"exp run pca.dims={dims}: {result['wall']:.2f} s wall, {result['cpu']:.2f} s CPU", flush=True)
+            print(f"exp run pca.dims={dims}: {result['wall']:.2f} s wall, {result['cpu']:.2f} s CPU",
+                  flush=True)
 
         noops, noop_cpu = [], []
         for _ in range(args.runs):

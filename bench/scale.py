@@ -136,7 +136,8 @@ def main() -> int:
     rows, worst = [], 0.0
     try:
         before = rp.load_note()
-        print(f"making {args.images:,} images and {args.pairs:,} pairs in {tmp / 'competition'} ...", flush=True)
+        print(f"making {args.images:,} images and {args.pairs:,} pairs in {tmp / 'competition'} ...",
+              flush=True)
         generated = make_competition(args.data, tmp / "competition", args.images, args.pairs)
         disk = sum(p.stat().st_size for p in (tmp / "competition" / "images").iterdir())
         print(f"  {generated:.0f} s, {disk / 2**30:.2f} GiB of jpgs", flush=True)

@@ -81,7 +81,8 @@ class NpyWriter:
         if chunk.shape[1:] != self.shape[1:]:
             raise ValueError(f"{self.path}: rows of shape {self.shape[1:]} expected, found {chunk.shape[1:]}")
         if self.rows + len(chunk) > self.shape[0]:
-            raise ValueError(f"{self.path}: {self.rows + len(chunk)} rows written, the array has {self.shape[0]}")
+            raise ValueError(f"{self.path}: {self.rows + len(chunk)} rows written, "
+                             f"the array has {self.shape[0]}")
         self._file.write(memoryview(chunk).cast("B"))
         self.rows += len(chunk)
 

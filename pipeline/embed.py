@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.arrays import NpyWriter, iter_npy_chunks
+from pipeline.arrays import NpyWriter, iter_npy_chunks, read_rows
 from pipeline.atomic import atomic_path, save_json, save_npy
 from pipeline.autoencoder_config import AutoencoderConfig
 from pipeline.stage import load_params, main_guard
@@ -54,9 +54,10 @@ def main(argv: list[str]) -> None:
     ae.make_deterministic(seed)
     rng = np.random.default_rng(seed)
     if config.train_samples is not None and config.train_samples < len(images):
-        # A sorted sample reads the memory map front to back.
+        # Plain reads of the sampled rows, sorted so the file is read front to back: through the
+        # memory map, the pages around each row would stay resident (2.5 GB at 1M images).
         sample = np.sort(rng.choice(len(images), size=int(config.train_samples), replace=False))
-        train = np.asarray(images[sample])
+        train = read_rows(PREPARED / "images.npy", sample)
     else:
         train = np.asarray(images)
     print(f"embed: training on {len(train)} of {len(images)} images, {config.epochs} epochs")

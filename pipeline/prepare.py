@@ -55,7 +55,8 @@ def main(argv: list[str]) -> None:
     save_npy(OUT / "visualization.npy", visualization)
     save_json("metrics/prepare.json", {"images": len(paths), "pairs": len(pairs),
                                        "visualization_images": len(visualization)})
-    print(f"prepare: decoded {len(paths)} images in {decoded:.2f} s ({len(paths) / max(decoded, 1e-9):.0f}/s); "
+    rate = len(paths) / max(decoded, 1e-9)
+    print(f"prepare: decoded {len(paths)} images in {decoded:.2f} s ({rate:.0f}/s); "
           f"done in {time.perf_counter() - started:.1f} s")
 
 
