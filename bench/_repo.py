@@ -27,6 +27,15 @@ STAGE_ORDER = ("demo", "prepare", "embed", "reduce", "cluster", "predict", "plot
                "report")
 
 
+def missing_competition(folder: Path) -> bool:
+    """True, after one line on stderr, when ``folder`` holds no competition layout (no images/)."""
+    if (folder / "images").is_dir():
+        return False
+    print(f"error: {folder}: expected a competition folder (images/, test_case.csv, "
+          f"visualization.npy), found nothing", file=sys.stderr)
+    return True
+
+
 def declared_outputs() -> list[str]:
     spec = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))
     paths = []

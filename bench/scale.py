@@ -125,8 +125,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=rp.HW7)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
-    if not (args.data / "images").is_dir():
-        print(f"error: {args.data}: expected the hw7 competition folder, found nothing", file=sys.stderr)
+    if rp.missing_competition(args.data):
         return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))

@@ -98,8 +98,7 @@ def main() -> int:
     parser.add_argument("--no-sequential", action="store_true", help="skip the -j 1 comparison")
     parser.add_argument("--keep", action="store_true", help="keep the temporary repository")
     args = parser.parse_args()
-    if not (args.data / "images").is_dir():
-        print(f"error: {args.data}: expected the hw7 competition folder, found nothing", file=sys.stderr)
+    if rp.missing_competition(args.data):
         return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
