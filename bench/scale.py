@@ -185,11 +185,11 @@ started (prepare's decoders), whichever is largest, sampled every 50 ms; target 
 
 Embed's training sample ({args.train_samples:,} sorted random rows of that images.npy, page
 cache warm), peak RSS (VmHWM) of a fresh process that reads it and keeps what it used, median of 3:
-through the memory map (`np.asarray(np.load(path, mmap_mode="r")[sample])`, embed's current
-code) {record.median(sampling["mmap"]):.0f} MiB; with `pipeline.arrays.read_rows(path, sample)`
+through the memory map (`np.asarray(np.load(path, mmap_mode="r")[sample])`, embed's code
+before it switched to read_rows) {record.median(sampling["mmap"]):.0f} MiB; with `pipeline.arrays.read_rows(path, sample)`, what embed does now,
 {record.median(sampling["read_rows"]):.0f} MiB. The kernel maps the cached pages around every row it
-faults in, so a sample spread over the whole file maps most of it: that is most of embed's peak
-above.
+faults in, so a sample spread over the whole file maps most of it (embed peaked at 4,264 MiB
+that way).
 
 How memory stays flat: prepare decodes in worker processes and appends each chunk to images.npy
 with plain writes (pipeline.arrays.NpyWriter); embed trains on a sorted random sample and encodes
@@ -197,8 +197,8 @@ by reading images.npy in chunks (pipeline.arrays.iter_npy_chunks), writing codes
 reduce fits IncrementalPCA and projects chunk by chunk; cluster loads only the components for the
 MiniBatchKMeans fit and predicts in chunks. None of these maps a large file into memory: every
 page of a memory map that a process touches counts in its RSS, so reading a 3 GB images.npy end to
-end through `mmap_mode="r"` would end near 3 GB resident. The one exception left is embed's
-training sample, read through a memory map (above).
+end through `mmap_mode="r"` would end near 3 GB resident. Embed reads its training sample
+with `read_rows` for the same reason.
 
 Machine: {record.machine()}. Before: {before}. After: {after}.
 Measured {time.strftime("%Y-%m-%d %H:%M")}.
