@@ -4,11 +4,9 @@ with the file (plain reads, no memory map)."""
 
 from __future__ import annotations
 
-import io
 import os
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from conftest import write_competition
@@ -116,32 +114,6 @@ def test_decode_chunks_in_worker_processes_keeps_order_and_errors(tmp_path, monk
     (folder / "images" / "000025.jpg").write_bytes(b"")
     with pytest.raises(InputError, match=r"000017\.jpg: expected a JPEG image, found a file that is not"):
         list(layout.decode_chunks(paths, workers=2, batch=4, progress=False))
-
-
-def test_csv_bytes_match_pandas():
-    rng = np.random.default_rng(3)
-    for ids in (np.array([0, 1, 9, 10, 99, 100, 101, -1, -10, -100, 10**17, -(10**17) - 7]),
-                rng.permutation(5000), rng.integers(-(10**18) + 1, 10**18, 500),
-                np.array([0]), np.array([], dtype=np.int64)):
-        flags = rng.integers(0, 2, len(ids)).astype(np.int8)
-        expected = io.StringIO()
-        pd.DataFrame({"id": ids, "label": flags}).to_csv(expected, index=False, lineterminator="\n")
-        assert predict.HEADER + predict.csv_bytes(ids, flags) == expected.getvalue().encode()
-
-
-def test_write_submission_in_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(predict, "CSV_ROWS", 3)
-    ids, flags = np.arange(10, 0, -1), np.array([1, 0] * 5, dtype=np.int8)
-    predict.write_submission(tmp_path / "s.csv", ids, flags)
-    table = pd.read_csv(tmp_path / "s.csv")
-    assert table["id"].tolist() == ids.tolist() and table["label"].tolist() == flags.tolist()
-
-
-@pytest.mark.parametrize("ids", [[0, 1, 1], [5, 10**12, 5]], ids=["dense", "sparse"])
-def test_check_submission_refuses_duplicate_ids(ids):
-    with pytest.raises(AssertionError, match="duplicate"):
-        predict.check_submission(np.array(ids), np.zeros(3, np.int8))
-    predict.check_submission(np.array([10**12, 3, -7]), np.zeros(3, np.int8))
 
 
 def test_distribution_param():
