@@ -44,6 +44,7 @@ def main(argv: list[str]) -> None:
     images = np.load(PREPARED / "images.npy", mmap_mode="r")
     visualization = np.load(PREPARED / "visualization.npy")
 
+    import keras
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
 
@@ -98,6 +99,7 @@ def main(argv: list[str]) -> None:
         "code_size": int(config.code_size),
     })
     print(f"embed: done in {time.perf_counter() - started:.1f} s")
+    del keras
 
 
 if __name__ == "__main__":
