@@ -49,8 +49,8 @@ def one_thread():
 def check_dims(dims: int, images: int, code_size: int) -> None:
     """pca.dims must lie in 1…min(images, code_size)."""
     if not 1 <= dims <= min(images, code_size):
-        raise InputError(f"params.yaml: pca.dims: expected 1…{min(images, code_size)} (at most the code "
-                         f"size {code_size} set by embed.code_size, and the number of images {images}), "
+        raise InputError(f"params.yaml: pca.dims: expected 1…{min(images, code_size)} (at most the width "
+                         f"of the input, {code_size}, and the number of images {images}), "
                          f"found {dims}")
 
 

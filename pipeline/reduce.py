@@ -1,10 +1,16 @@
-"""Stage `reduce`: PCA of the latent codes.
+"""Stage `reduce`: whitened PCA of each view of the images, then of both views side by side.
 
     python -m pipeline.reduce         (params: pca.*, seed)
 
-Reads data/embed/{codes,visualization_codes}.npy; writes data/reduce/components.npy
-(n, dims) float32, data/reduce/visualization_components.npy (2k, dims) float32 and
-metrics/reduce.json. The PCA is fitted on the images' codes only.
+The two views: the autoencoder codes (data/embed/codes.npy, (n, code_size)) and the HOG
+descriptors (data/hog/descriptors.npy, (n, 1764)). Each is reduced to pca.code_dims /
+pca.hog_dims, whitened; the two are put side by side and reduced, whitened, to pca.dims. Every
+PCA is fitted on the images only. Writes data/reduce/components.npy (n, dims) float32,
+data/reduce/visualization_components.npy (2k, dims) float32 and metrics/reduce.json.
+
+Why whitening: it gives every kept direction unit variance, so k-means weighs the direction
+that tells the datasets apart like any other instead of drowning it in brightness and colour;
+done per view first, neither view outweighs the other by its scale or width.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ from pathlib import Path
 
 import numpy as np
 from pipeline import arrays, clustering
-from pipeline.atomic import atomic_path, save_json, save_npy
+from pipeline.atomic import save_json, save_npy
 from pipeline.errors import InputError
 from pipeline.stage import load_params, main_guard
 
-EMBED = Path("data/embed")
+VIEWS = {  # view name → (its pca.<name>_dims key, the images' file, visualization's file)
+    "codes": ("code_dims", Path("data/embed/codes.npy"), Path("data/embed/visualization_codes.npy")),
+    "hog": ("hog_dims", Path("data/hog/descriptors.npy"), Path("data/hog/visualization_descriptors.npy")),
+}
 OUT = Path("data/reduce")
-INCREMENTAL_ABOVE_BYTES = 1 << 30  # "auto" streams the PCA once codes pass 1 GiB
+INCREMENTAL_ABOVE_BYTES = 1 << 30  # "auto" streams a view's PCA once it passes 1 GiB
 
 
 def use_incremental(setting, codes: np.ndarray | arrays.NpyFile) -> bool:
@@ -31,11 +40,15 @@ def use_incremental(setting, codes: np.ndarray | arrays.NpyFile) -> bool:
 
 
 def check_params(params: dict) -> None:
-    """Types first; pca.dims against the code size and image count is checked by fit_pca."""
-    dims = params.get("dims")
-    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
-        raise InputError(f"params.yaml: pca.dims: expected a positive integer (at most the code size "
-                         f"embed.code_size and the number of images), found {dims!r}")
+    """Types first; each size against its view's width and the image count is checked later."""
+    for key in ("dims", "code_dims", "hog_dims"):
+        value = params.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"params.yaml: pca.{key}: expected a positive integer, found {value!r}")
+    if params["dims"] > params["code_dims"] + params["hog_dims"]:
+        raise InputError(f"params.yaml: pca.dims: expected at most pca.code_dims + pca.hog_dims = "
+                         f"{params['code_dims'] + params['hog_dims']} (the two views side by side), "
+                         f"found {params['dims']}")
     if not isinstance(params.get("whiten"), bool):
         raise InputError(f"params.yaml: pca.whiten: expected true or false, found {params.get('whiten')!r}")
     per_dim = params.get("min_images_per_dim", 1)
@@ -51,31 +64,56 @@ def dims_for(requested: int, images: int, min_images_per_dim: int) -> int:
     return min(requested, max(2, images // min_images_per_dim))
 
 
+def capped(key: str, params: dict, cap: int) -> int:
+    """pca.<key>, capped at ``cap`` (saying so)."""
+    if params[key] > cap:
+        print(f"reduce: pca.{key} {params[key]} capped to {cap}: pca.min_images_per_dim "
+              f"{params.get('min_images_per_dim', 1)}")
+    return min(params[key], cap)
+
+
+def reduce_view(name: str, params: dict, cap: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One view, reduced: (n, d) and (2k, d) float32, and what was done, for the metrics."""
+    key, images_file, visualization_file = VIEWS[name]
+    view = arrays.NpyFile(images_file)  # read on demand, in chunks or whole; never memory-mapped
+    width = view.shape[1]
+    if params[key] > width:
+        raise InputError(f"params.yaml: pca.{key}: expected at most {width}, the width of {images_file}, "
+                         f"found {params[key]}")
+    dims = capped(key, params, cap)
+    pca = clustering.fit_pca(view, dims, params["whiten"], int(params["seed"]),
+                             incremental=use_incremental(params.get("incremental", "auto"), view))
+    explained = 100.0 * float(np.sum(pca.explained_variance_ratio_))
+    print(f"reduce: {name}: PCA {width} → {dims} dims, {explained:.1f} % of the variance kept")
+    return (clustering.transform(pca, view), clustering.transform(pca, np.load(visualization_file)),
+            {"dims": dims, "explained_variance_percent": explained})
+
+
 def main(argv: list[str]) -> None:
     params = load_params("pca")
     check_params(params)
-    # Read on demand, in chunks (IncrementalPCA, transform) or whole (PCA), never memory-mapped.
-    codes = arrays.NpyFile(EMBED / "codes.npy")
-    incremental = use_incremental(params.get("incremental", "auto"), codes)
-    clustering.check_dims(params["dims"], *codes.shape)  # the request itself must make sense
-    dims = dims_for(params["dims"], len(codes), params.get("min_images_per_dim", 1))
-    if dims < params["dims"]:
-        print(f"reduce: pca.dims {params['dims']} capped to {dims}: {len(codes)} images, "
-              f"pca.min_images_per_dim {params['min_images_per_dim']}")
+    images = len(arrays.NpyFile(VIEWS["codes"][1]))
+    for key in ("code_dims", "hog_dims", "dims"):  # the requests themselves must make sense
+        if params[key] > images:
+            raise InputError(f"params.yaml: pca.{key}: expected 1…{images} (at most the number of "
+                             f"images {images}), found {params[key]}")
+    cap = dims_for(images, images, params.get("min_images_per_dim", 1))
     with clustering.one_thread():  # see there: threads stall on a shared machine
-        pca = clustering.fit_pca(codes, dims, params["whiten"], int(params["seed"]),
-                                 incremental=incremental)
-        with atomic_path(OUT / "components.npy") as tmp, \
-                arrays.NpyWriter(tmp, (len(codes), pca.n_components_), "float32") as components:
-            clustering.transform(pca, codes, out=components)
+        parts = {name: reduce_view(name, params, cap) for name in VIEWS}
+        joined = np.hstack([part[0] for part in parts.values()])
+        dims = min(capped("dims", params, cap), joined.shape[1])
+        pca = clustering.fit_pca(joined, dims, params["whiten"], int(params["seed"]))
+        save_npy(OUT / "components.npy", clustering.transform(pca, joined))
         save_npy(OUT / "visualization_components.npy",
-                 clustering.transform(pca, np.load(EMBED / "visualization_codes.npy")))
-    explained = 100.0 * float(np.sum(pca.explained_variance_ratio_))
-    save_json("metrics/reduce.json", {"dims": int(pca.n_components_), "dims_requested": params["dims"],
-                                      "explained_variance_percent": explained})
-    print(f"reduce: PCA {codes.shape[1]} → {pca.n_components_} dims"
-          f"{' (whitened)' if params['whiten'] else ''}{' (incremental)' if incremental else ''}, "
-          f"{explained:.1f} % of the variance kept")
+                 clustering.transform(pca, np.hstack([part[1] for part in parts.values()])))
+    save_json("metrics/reduce.json", {
+        "dims": int(pca.n_components_), "dims_requested": params["dims"],
+        # of the two reduced views side by side
+        "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_)),
+        "views": {name: part[2] for name, part in parts.items()},
+    })
+    print(f"reduce: both views side by side, {joined.shape[1]} → {pca.n_components_} dims"
+          f"{' (whitened)' if params['whiten'] else ''}")
 
 
 if __name__ == "__main__":

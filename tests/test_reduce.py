@@ -27,9 +27,12 @@ def test_dims_for(requested, images, per_dim, expected):
 
 def run_reduce(tmp_path, n, d, pca):
     rng = np.random.default_rng(0)
-    (tmp_path / "data/embed").mkdir(parents=True)
-    np.save(tmp_path / "data/embed/codes.npy", rng.normal(size=(n, d)).astype(np.float32))
-    np.save(tmp_path / "data/embed/visualization_codes.npy", rng.normal(size=(10, d)).astype(np.float32))
+    for folder, name, width in (("embed", "codes", d), ("hog", "descriptors", 2 * d)):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        np.save(tmp_path / "data" / folder / f"{name}.npy", rng.normal(size=(n, width)).astype(np.float32))
+        np.save(tmp_path / "data" / folder / f"visualization_{name}.npy",
+                rng.normal(size=(10, width)).astype(np.float32))
+    pca = {"code_dims": min(d, n), "hog_dims": min(d, n), **pca}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "pca": pca}))
     return subprocess.run([sys.executable, "-m", "pipeline.reduce"], cwd=tmp_path, capture_output=True,
                           text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
