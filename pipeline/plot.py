@@ -25,9 +25,9 @@ OUT = Path("plots")
 
 def main(argv: list[str]) -> None:
     components = np.load("data/reduce/visualization_components.npy")
-    predicted = np.load("data/cluster/visualization_labels.npy")
+    predicted = np.load("data/refine/visualization_labels.npy")  # the final labels
     truth = visualization_truth(len(predicted))
-    accuracy = json.loads(Path("metrics/cluster.json").read_text())["visualization_accuracy"]
+    accuracy = json.loads(Path("metrics/refine.json").read_text())["visualization_accuracy"]
     # The 2-D axes come from the predicted clusters, never from the truth.
     xy = drawing.separation_axes(components, predicted)
     save_figure(OUT / "visualization_2d.png", drawing.projection_figure(xy, truth, predicted, accuracy))

@@ -28,12 +28,13 @@ from typing import Any
 from pipeline.errors import InputError
 from pipeline.stage import load_params
 
-PARAM_SECTIONS = ("embed", "pca", "cluster", "eigenfaces")
+PARAM_SECTIONS = ("embed", "hog", "pca", "cluster", "refine", "eigenfaces")
 METRICS = {  # file → the stage that writes it (named in the error when it is missing)
     "prepare": ("metrics/prepare.json", "prepare"),
     "embed": ("metrics/embed.json", "embed"),
     "reduce": ("metrics/reduce.json", "reduce"),
     "cluster": ("metrics/cluster.json", "cluster"),
+    "refine": ("metrics/refine.json", "refine"),
     "predict": ("metrics/predict.json", "predict"),
     "eigenfaces": ("metrics/eigenfaces.json", "eigenfaces"),
     "architecture": ("data/embed/architecture.json", "embed"),
@@ -108,11 +109,12 @@ class Report:
     """Everything the report shows, read from one run's files."""
 
     generated: dt.date
-    params: dict[str, Any]  # seed, data, embed, pca, cluster, eigenfaces
+    params: dict[str, Any]  # seed, data, embed, hog, pca, cluster, refine, eigenfaces
     prepare: dict
     embed: dict
     reduce: dict
     cluster: dict
+    refine: dict
     predict: dict
     eigenfaces: dict
     architecture: dict
@@ -209,6 +211,8 @@ def gather(root: str | Path = ".", today: dt.date | None = None) -> Report:
                               ("architecture", "loss", str), ("architecture", "layers", list)):
         _get(read[key], dotted, METRICS[key][0], kind)
     _check_clustering(read["cluster"], "", METRICS["cluster"][0])
+    _check_clustering(read["refine"], "", METRICS["refine"][0])
+    _get(read["refine"], "visualization_accuracy_by_round", METRICS["refine"][0], dict)
     if "alternative" in read["cluster"]:
         _check_clustering(read["cluster"], "alternative.", METRICS["cluster"][0])
     where = METRICS["eigenfaces"][0]
@@ -270,7 +274,24 @@ def features(report: Report) -> str:
     code_size = report.embed.get("code_size", report.params["embed"].get("code_size"))
     codes = f"autoencoder codes ({code_size} values)" if code_size is not None else "autoencoder codes"
     whiten = " (whitened)" if report.params["pca"].get("whiten") else ""
-    return f"{codes} → PCA to {report.reduce['dims']} dimensions{whiten}"
+    return (f"{codes} and HOG descriptors → a PCA{whiten} of each, then of both side by side, to "
+            f"{report.reduce['dims']} dimensions")
+
+
+def self_training(report: Report) -> list[list[str]]:
+    """Rows of the self-training table: the clusters it starts from, then each round."""
+    steps = report.refine["visualization_accuracy_by_round"]
+    cnn = report.refine.get("classifier_visualization_accuracy", {})
+    linear = report.refine.get("linear_visualization_accuracy", {})
+    moved = report.refine.get("relabelled", {})
+    rows = [["start: the clusters of `cluster.method`", "", "", accuracy(steps["clusters"]), ""]]
+    for name, value in steps.items():
+        if name == "clusters":
+            continue
+        rows.append([name.replace("_", " "), accuracy(cnn[name]) if name in cnn else "",
+                     accuracy(linear[name]) if name in linear else "", accuracy(value),
+                     count(moved[name]) if name in moved else ""])
+    return rows
 
 
 def describe_method(report: Report, method: str) -> str:
@@ -395,12 +416,14 @@ def document(report: Report) -> list:
     whiten = " (whitened)" if p["pca"].get("whiten") else ""
     blocks += [
         Heading(2, "Part 2 · Image clustering", "part2", new_page=True),
-        Para(f"Each of the {count(prep['images'])} images is encoded by a convolutional autoencoder; "
-             f"a PCA reduces the codes to {report.reduce['dims']} dimensions{whiten}, keeping "
-             f"{percent(report.reduce['explained_variance_percent'])} of their variance, and the "
-             f"images are split into two clusters there. A test pair is labelled 1 (same dataset) "
-             f"when both images share a cluster: {percent(100 * report.predict['share_same'])} of "
-             f"the {count(report.predict['pairs'])} pairs were."),
+        Para(f"Each of the {count(prep['images'])} images is described twice: by the code of a "
+             f"convolutional autoencoder and by a histogram of oriented gradients (HOG). A PCA"
+             f"{whiten} reduces each, then both side by side, to {report.reduce['dims']} dimensions "
+             f"(keeping {percent(report.reduce['explained_variance_percent'])} of the variance of the "
+             f"two side by side), and the images are split into two clusters there. Self-training "
+             f"then refines the clusters (2b). A test pair is labelled 1 (same dataset) when both "
+             f"images end in the same cluster: {percent(100 * report.predict['share_same'])} of the "
+             f"{count(report.predict['pairs'])} pairs were."),
         Heading(3, "2a · Two methods compared", "2a"),
         Para(f"Reconstruction loss of the autoencoder on the {v} visualization images: "
              f"**{loss(report.embed['reconstruction_loss'])}** (mean squared error, pixels scaled "
@@ -432,12 +455,27 @@ def document(report: Report) -> list:
         blocks.append(Para("Set `cluster.alternative` in `params.yaml` to compare a second method.",
                            note=True))
 
+    rounds = p.get("refine", {}).get("rounds")
     blocks += [
-        Heading(3, "2b · The visualization images in 2-D", "2b"),
+        Heading(3, "2b · Self-training", "2b-refine"),
+        Para(f"Starting from the clusters above, each round trains a small CNN on the current "
+             f"labels (cross-fitted: every image is scored by a model that never saw its label) and "
+             f"a logistic regression on the PCA features; the sum of their scores, each in units of "
+             f"its spread, labels every image anew"
+             + (f" ({rounds} rounds in this run)." if isinstance(rounds, int) else ".")
+             + f" The final labels, used for the submission, put "
+             f"**{accuracy(report.refine['visualization_accuracy'])}** of the visualization images "
+             f"in the right cluster."),
+        Table(["Step", "CNN alone", "Linear alone", "Both (the labels)", "Images relabelled"],
+              self_training(report), "lrrrr",
+              caption=f"Accuracy on the {v} visualization images after each step."),
+    ]
+    blocks += [
+        Heading(3, "2c · The visualization images in 2-D", "2b"),
         Fig("visualization_2d", f"The {v} visualization images after the PCA, seen along the line "
                                 f"between the two predicted cluster means (x) and the main remaining "
-                                f"direction (y); left coloured by dataset, right by the cluster "
-                                f"`{c['method']}` predicts. Circled points disagree with the truth."),
+                                f"direction (y); left coloured by dataset, right by the final "
+                                f"labels (after self-training). Circled points disagree with the truth."),
         Table(["Method", "Dataset", "In cluster 0", "In cluster 1"],
               [[f"`{s['method']}`", f"{half_name} ({'first' if half_name == 'A' else 'second'} half)",
                 count(s["visualization_confusion"][half_name]["0"]),
@@ -463,7 +501,7 @@ def document(report: Report) -> list:
         sizes += (f": {count(arch['encoder_params'])} in the encoder (image → code) and "
                   f"{count(total - arch['encoder_params'])} in the decoder")
     blocks += [
-        Heading(3, "2c · The autoencoder", "2c"),
+        Heading(3, "2d · The autoencoder", "2c"),
         Para("; ".join(training) + f". {sizes}."),
         Table(["Layer", "Type", "Output shape", "Parameters"],
               [[f"`{row['name']}`", row["type"], shape(row.get("output_shape")), count(row["params"])]

@@ -491,22 +491,29 @@ def test_embed_good_params_reach_tensorflow(embed_workdir, changes):
 
 
 # ======================================================================= reduce: pca.* params
-def write_codes(workdir: Path, n: int, d: int, k: int = 2) -> None:
-    embed = workdir / "data" / "embed"
-    embed.mkdir(parents=True)
+def write_codes(workdir: Path, n: int, d: int, k: int = 2, hog_width: int = 12) -> None:
+    """Fake inputs of reduce: codes (n, d) from embed, descriptors (n, hog_width) from hog."""
     rng = np.random.default_rng(0)
-    np.save(embed / "codes.npy", rng.normal(size=(n, d)).astype(np.float32))
-    np.save(embed / "visualization_codes.npy", rng.normal(size=(2 * k, d)).astype(np.float32))
+    for folder, name, width in (("embed", "codes", d), ("hog", "descriptors", hog_width)):
+        (workdir / "data" / folder).mkdir(parents=True)
+        np.save(workdir / "data" / folder / f"{name}.npy", rng.normal(size=(n, width)).astype(np.float32))
+        np.save(workdir / "data" / folder / f"visualization_{name}.npy",
+                rng.normal(size=(2 * k, width)).astype(np.float32))
 
 
 REDUCE_CASES = {  # (codes shape (n, d), pca changes, expected texts)
-    "dims-above-code-size": ((20, 8), {"dims": 9},
-                             ["params.yaml: pca.dims: expected 1…8", "code size 8", "found 9"]),
-    "dims-above-image-count": ((6, 16), {"dims": 10},
-                               ["params.yaml: pca.dims: expected 1…6", "number of images 6", "found 10"]),
+    "code-dims-above-code-size": ((20, 8), {"code_dims": 9},
+                                  ["params.yaml: pca.code_dims: expected at most 8", "data/embed/codes.npy",
+                                   "found 9"]),
+    "dims-above-both-views": ((20, 8), {"dims": 9},
+                              ["params.yaml: pca.dims: expected at most pca.code_dims + pca.hog_dims = 8",
+                               "found 9"]),
+    "dims-above-image-count": ((6, 16), {"dims": 7},
+                               ["params.yaml: pca.dims: expected 1…6", "number of images 6", "found 7"]),
 }
 REDUCE_PARAM_CASES = {  # the same checks, in process
-    "dims-code-size-plus-one": ((20, 4), {"dims": 5}, ["pca.dims: expected 1…4", "found 5"]),
+    "hog-dims-width-plus-one": ((20, 4), {"hog_dims": 13}, ["pca.hog_dims: expected at most 12", "found 13"]),
+    "code-dims-zero": ((20, 8), {"code_dims": 0}, ["params.yaml: pca.code_dims", "positive integer", "found 0"]),
     "dims-zero": ((20, 8), {"dims": 0}, ["params.yaml: pca.dims", "positive integer", "found 0"]),
     "dims-negative": ((20, 8), {"dims": -2}, ["params.yaml: pca.dims", "found -2"]),
     "dims-text": ((20, 8), {"dims": "many"}, ["params.yaml: pca.dims", "found 'many'"]),
@@ -553,7 +560,7 @@ def test_reduce_missing_codes(tmp_path):
 
 @pytest.mark.parametrize("shape, dims", [((20, 8), 8), ((6, 16), 6)], ids=["code-size", "image-count"])
 def test_reduce_largest_valid_dims(tmp_path, monkeypatch, capsys, shape, dims):
-    """The control: dims = min(code size, images) is accepted and written."""
+    """The control: dims = min(code_dims + hog_dims, images) is accepted and written."""
     workdir = reduce_workdir(tmp_path, shape, {"dims": dims})
     result = run_in_process("reduce", workdir, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr
@@ -617,3 +624,37 @@ def test_cluster_good_params(tmp_path, monkeypatch, capsys, method):
     assert result.returncode == 0, result.stderr
     labels = np.load(workdir / "data/cluster/labels.npy")
     assert labels.shape == (20,) and set(np.unique(labels)) <= {0, 1}
+
+
+# ============================================================ hog and refine: params before work
+HOG_REFINE_CASES = {
+    "hog-cell-zero": ("hog", {"hog": {"cell": 0}}, ["params.yaml: hog.cell", "positive integer", "found 0"]),
+    "hog-unknown-key": ("hog", {"hog": {"cells": 4}}, ["params.yaml: hog.cells: unknown key"]),
+    "refine-rounds-negative": ("refine", {"refine": {"rounds": -1}},
+                               ["params.yaml: refine.rounds", "≥ 0", "found -1"]),
+    "refine-filters-text": ("refine", {"refine": {"filters": "wide"}},
+                            ["params.yaml: refine.filters", "found 'wide'"]),
+}
+REFINE_DEFAULTS = {"rounds": 1, "folds": 2, "filters": [8], "epochs": 1, "batch_size": 8,
+                   "learning_rate": 0.001, "linear_c": 0.01}
+
+
+@pytest.mark.parametrize("case", list(HOG_REFINE_CASES))
+def test_hog_and_refine_bad_params(tmp_path, case):
+    """Checked before any input is read: no data is needed to get the one-line error."""
+    stage, changes, expected = HOG_REFINE_CASES[case]
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    section = {"hog": {}, "refine": dict(REFINE_DEFAULTS)}[stage]
+    section.update(changes[stage])
+    (workdir / "params.yaml").write_text(yaml.safe_dump({**TINY_PARAMS, stage: section}), encoding="utf-8")
+    assert_clean_failure(run_stage_in(stage, workdir, None), workdir, {"params.yaml"}, *expected)
+
+
+def test_refine_missing_clusters(tmp_path):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "params.yaml").write_text(yaml.safe_dump({**TINY_PARAMS, "refine": REFINE_DEFAULTS}),
+                                         encoding="utf-8")
+    assert_clean_failure(run_stage_in("refine", workdir, None), workdir, {"params.yaml"},
+                         "data/cluster/labels.npy: expected an input file, found nothing", "dvc repro")

@@ -1,7 +1,7 @@
 """End to end, through DVC: the whole pipeline on the demo data in a throw-away repository.
 
 One `dvc repro` on tiny params (shared with the other pipeline tests, see tiny_repo.py), then
-two experiments: a PCA change must rerun only the stages after embed, and a competition folder
+two experiments: a PCA change must rerun only the stages after embed and hog, and a competition folder
 outside the repository (an absolute data.dir) must go through the whole pipeline.
 """
 
@@ -19,8 +19,8 @@ from PIL import Image
 
 from tiny_repo import PROJECT, baseline, clone, dvc
 
-UPSTREAM = ("demo", "prepare", "embed")
-DOWNSTREAM = ("reduce", "cluster", "predict", "plot")
+UPSTREAM = ("demo", "prepare", "embed", "hog")
+DOWNSTREAM = ("reduce", "cluster", "refine", "predict", "plot")
 PLOTS = ("plots/visualization_2d.png", "plots/reconstructions.png", "plots/training_loss.png")
 
 
@@ -86,6 +86,11 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     assert embed["reconstruction_loss"] > 0 and np.isfinite(embed["reconstruction_loss"])
     cluster = read_json(repo / "metrics/cluster.json")
     assert 0.5 <= cluster["visualization_accuracy"] <= 1.0
+    refine = read_json(repo / "metrics/refine.json")
+    assert refine["visualization_accuracy_by_round"]["clusters"] == cluster["visualization_accuracy"]
+    assert refine["visualization_accuracy_by_round"]["round_1"] == refine["visualization_accuracy"]
+    assert 0.5 <= refine["classifier_visualization_accuracy"]["round_1"] <= 1.0
+    assert sum(refine["cluster_sizes"].values()) == 200
     assert cluster["alternative"]["method"] == "coordinates"
     assert 0.5 <= cluster["alternative"]["visualization_accuracy"] <= 1.0
     predict = read_json(repo / "metrics/predict.json")
@@ -103,7 +108,7 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
         assert (repo / plot).read_bytes().startswith(b"\x89PNG")
     assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
 
-    # --- a PCA change reruns only what follows embed ------------------------------------------
+    # --- a PCA change reruns only what follows embed and hog ---------------------------------
     first_components = np.load(repo / "data/reduce/components.npy")
     run = dvc(repo, "exp", "run", "-S", "pca.dims=4").stdout
     for stage in UPSTREAM:
@@ -118,7 +123,7 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
 
     shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
     flat = json.dumps(shown)
-    assert '"pca": {"dims": 4' in flat.replace("\n", "")
+    assert re.search(r'"pca": \{[^}]*"dims": 4[,}]', flat), "the experiment's pca.dims is not shown"
     assert "visualization_accuracy" in flat and "reconstruction_loss" in flat
     diff = dvc(repo, "metrics", "diff", "--all").stdout
     assert re.search(r"metrics/reduce\.json\s+dims\s+8\s+4", diff), diff

@@ -34,8 +34,11 @@ PARAMS = {
     "data": {"dir": "inputs/competition"},
     "embed": {"filters": [24, 48], "code_size": 77, "epochs": 13, "batch_size": 96,
               "learning_rate": 0.0007, "flip": False, "train_samples": None},
-    "pca": {"dims": 37, "whiten": True, "incremental": "auto"},
+    "hog": {"orientations": 7, "cell": 5, "block": 3},
+    "pca": {"code_dims": 29, "hog_dims": 31, "dims": 37, "whiten": True, "incremental": "auto"},
     "cluster": {"method": "kmeans", "alternative": "gmm", "n_init": 11, "minibatch": False},
+    "refine": {"rounds": 2, "folds": 3, "filters": [12, 14], "epochs": 17, "batch_size": 66,
+               "learning_rate": 0.0021, "linear_c": 0.033},
     "eigenfaces": {"dir": "inputs/faces", "k": 4, "rebuild": ["face_a.png", "face_b.png"]},
 }
 METRICS = {
@@ -53,6 +56,15 @@ METRICS = {
             "cluster_sizes": {"0": 3011, "1": 1310},
             "visualization_confusion": {"A": {"0": 86, "1": 37}, "B": {"0": 70, "1": 53}},
         },
+    },
+    "metrics/refine.json": {
+        "method": "self-training", "visualization_accuracy": 201 / 246,
+        "cluster_sizes": {"0": 2150, "1": 2171},
+        "visualization_confusion": {"A": {"0": 101, "1": 22}, "B": {"0": 23, "1": 100}},
+        "visualization_accuracy_by_round": {"clusters": 183 / 246, "round_1": 195 / 246, "round_2": 201 / 246},
+        "classifier_visualization_accuracy": {"round_1": 170 / 246, "round_2": 177 / 246},
+        "linear_visualization_accuracy": {"round_1": 185 / 246, "round_2": 190 / 246},
+        "relabelled": {"round_1": 313, "round_2": 58},
     },
     "metrics/eigenfaces.json": {
         "images": 415, "height": 61, "width": 57, "k": 4,
@@ -184,7 +196,8 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
             for v in value:
                 harvest(v)
 
-    harvest({key: params[key] for key in ("seed", "data", "embed", "pca", "cluster", "eigenfaces")})
+    harvest({key: params[key] for key in ("seed", "data", "embed", "hog", "pca", "cluster", "refine",
+                                          "eigenfaces") if key in params})
     prepare, embed = metrics["metrics/prepare.json"], metrics["metrics/embed.json"]
     harvest(prepare)
     ok.add(str(prepare["visualization_images"] // 2))
@@ -204,6 +217,13 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
             ok |= {str(conf["A"][a] + conf["B"][b]) for a in "01" for b in "01"}  # per cluster, wrong
             ok |= {str(sum(conf[h].values())) for h in "AB"}  # the size of each half
             ok.add(str(sum(sum(conf[h].values()) for h in "AB")))  # all visualization images
+    refine = metrics["metrics/refine.json"]
+    ok.add(f"{100 * refine['visualization_accuracy']:.2f}")
+    for key in ("visualization_accuracy_by_round", "classifier_visualization_accuracy",
+                "linear_visualization_accuracy"):
+        ok |= {f"{100 * value:.2f}" for value in refine.get(key, {}).values()}
+        ok |= {name.split("_")[-1] for name in refine.get(key, {})}  # "round 2"
+    harvest(refine.get("relabelled", {}))
     eigen = metrics["metrics/eigenfaces.json"]
     ok |= {str(eigen[key]) for key in ("images", "height", "width", "k") if key in eigen}
     for key in ("share_percent", "variance_percent"):
@@ -308,7 +328,8 @@ def test_methods_and_confusion_match_cluster_json(run_dir: Path):
     assert "In all, 63 of the 246 images are on the wrong side, hence the accuracy of 74.39 %" in text
     assert "gmm separates the two datasets better" not in text
     assert "kmeans separates the two datasets better than gmm (74.39 % against 56.50 %)" in text
-    assert "PCA to 37 dimensions (whitened)" in text
+    assert "autoencoder codes (77 values) and HOG descriptors → a PCA (whitened) of each, then of both side by side, to 37 dimensions" in text
+    assert "Self-training" in text and "81.71 %" in text  # refine: 201 / 246
     assert "0.01235" in text and "final training loss 0.009877" in text
 
 

@@ -25,11 +25,13 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`, and dvc lives here
 
-# Tiny and fast: 200 demo images, a two-block autoencoder trained for 2 epochs.
+# Tiny and fast: 200 demo images, a two-block autoencoder trained for 2 epochs, one round
+# of self-training with a one-block CNN.
 TINY_PARAMS = {
     "demo": {"pairs": 500},
     "embed": {"epochs": 2, "filters": [8, 16], "code_size": 16},
-    "pca": {"dims": 8, "min_images_per_dim": 1},
+    "pca": {"dims": 8, "code_dims": 8, "hog_dims": 8, "min_images_per_dim": 1},
+    "refine": {"rounds": 1, "epochs": 1, "filters": [8]},
 }
 
 _settings: dict[str, Path] = {}
