@@ -92,6 +92,21 @@ def transform(pca: PCA, codes: np.ndarray | arrays.NpyFile, out=None):
     return out
 
 
+def pca_arrays(pca: PCA, prefix: str) -> dict[str, np.ndarray]:
+    """A fitted PCA as plain arrays (for np.savez: no pickle), keys prefixed ``prefix_``:
+    its mean (d,), components (dims, d) and the scale each coordinate is divided by (dims,)."""
+    scale = np.sqrt(pca.explained_variance_) if pca.whiten else np.ones(pca.n_components_)
+    return {f"{prefix}_mean": np.asarray(pca.mean_, np.float64),
+            f"{prefix}_components": np.asarray(pca.components_, np.float64),
+            f"{prefix}_scale": np.asarray(scale, np.float64)}
+
+
+def project(arrays: dict, prefix: str, rows: np.ndarray) -> np.ndarray:
+    """What ``transform`` of the PCA saved by :func:`pca_arrays` gives: (n, d) → (n, dims) float32."""
+    centred = np.asarray(rows, np.float64) - arrays[f"{prefix}_mean"]
+    return (centred @ arrays[f"{prefix}_components"].T / arrays[f"{prefix}_scale"]).astype(np.float32)
+
+
 class TwoClusters:
     """Two clusters behind one small interface: ``fit(features)``, then ``predict(features)``.
 

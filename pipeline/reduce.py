@@ -6,7 +6,8 @@ The two views: the autoencoder codes (data/embed/codes.npy, (n, code_size)) and 
 descriptors (data/hog/descriptors.npy, (n, 1764)). Each is reduced to pca.code_dims /
 pca.hog_dims, whitened; the two are put side by side and reduced, whitened, to pca.dims. Every
 PCA is fitted on the images only. Writes data/reduce/components.npy (n, dims) float32,
-data/reduce/visualization_components.npy (2k, dims) float32 and metrics/reduce.json.
+data/reduce/visualization_components.npy (2k, dims) float32, data/reduce/pca/*.npy (the
+fitted PCAs as arrays, for pipeline.label) and metrics/reduce.json.
 
 Why whitening: it gives every kept direction unit variance, so k-means weighs the direction
 that tells the datasets apart like any other instead of drowning it in brightness and colour;
@@ -86,7 +87,7 @@ def reduce_view(name: str, params: dict, cap: int) -> tuple[np.ndarray, np.ndarr
     explained = 100.0 * float(np.sum(pca.explained_variance_ratio_))
     print(f"reduce: {name}: PCA {width} → {dims} dims, {explained:.1f} % of the variance kept")
     return (clustering.transform(pca, view), clustering.transform(pca, np.load(visualization_file)),
-            {"dims": dims, "explained_variance_percent": explained})
+            {"dims": dims, "explained_variance_percent": explained}, clustering.pca_arrays(pca, name))
 
 
 def main(argv: list[str]) -> None:
@@ -104,6 +105,11 @@ def main(argv: list[str]) -> None:
         dims = min(capped("dims", params, cap), joined.shape[1])
         pca = clustering.fit_pca(joined, dims, params["whiten"], int(params["seed"]))
         save_npy(OUT / "components.npy", clustering.transform(pca, joined))
+        # The fitted PCAs as plain .npy arrays (an .npz would carry the time it was written),
+        # for labelling new images later (pipeline.label)
+        fitted = {key: value for part in parts.values() for key, value in part[3].items()}
+        for key, value in {**fitted, **clustering.pca_arrays(pca, "joint")}.items():
+            save_npy(OUT / "pca" / f"{key}.npy", value)
         save_npy(OUT / "visualization_components.npy",
                  clustering.transform(pca, np.hstack([part[1] for part in parts.values()])))
     save_json("metrics/reduce.json", {

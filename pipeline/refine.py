@@ -20,7 +20,9 @@ unchanged, without loading TensorFlow.
 
 Writes data/refine/labels.npy (n,) int8, data/refine/visualization_labels.npy (2k,) int8,
 data/refine/scores.npy (n,) and visualization_scores.npy (2k,) float32 (the summed score;
-label 1 where > 0), and metrics/refine.json (visualization accuracy per round, per view).
+label 1 where > 0), data/refine/model/ (the last round's fold CNNs and linear model, which
+pipeline.label applies to new images) and metrics/refine.json (visualization accuracy per
+round, per view).
 Cluster names are aligned as the cluster stage's: 0 holds most of dataset A.
 """
 
@@ -32,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import clustering
-from pipeline.atomic import save_json, save_npy
+from pipeline.atomic import atomic_path, save_json, save_npy
 from pipeline.errors import InputError
 from pipeline.stage import load_params, main_guard
 
@@ -69,16 +71,19 @@ def check_params(params: dict) -> None:
 
 
 def linear_scores(components: np.ndarray, labels: np.ndarray, visualization: np.ndarray, c: float,
-                  seed: int) -> tuple[np.ndarray, np.ndarray]:
+                  seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Decision values of a logistic regression (inverse regularisation ``c``) fitted to
-    ``labels`` on ``components``: > 0 means label 1. (n,) and (2k,) float32."""
+    ``labels`` on ``components``: > 0 means label 1. (n,) and (2k,) float32, and the model as
+    one array, its weights then its intercept ((dims + 1,), for pipeline.label)."""
     from sklearn.linear_model import LogisticRegression
 
     if len(np.unique(labels)) < 2:  # one cluster swallowed everything: nothing to separate
-        return np.zeros(len(components), np.float32), np.zeros(len(visualization), np.float32)
+        return (np.zeros(len(components), np.float32), np.zeros(len(visualization), np.float32),
+                np.zeros(components.shape[1] + 1))
     model = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(components, labels)
     return (model.decision_function(components).astype(np.float32),
-            model.decision_function(visualization).astype(np.float32))
+            model.decision_function(visualization).astype(np.float32),
+            np.append(model.coef_[0], model.intercept_[0]))
 
 
 def in_units(scores: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -107,18 +112,24 @@ def main(argv: list[str]) -> None:
         visualization_components = np.load(REDUCE / "visualization_components.npy")
     for round_ in range(1, params["rounds"] + 1):
         name = f"round_{round_}"
-        cnn, cnn_shown = in_units(*selftrain.cross_fit_scores(
+        cnn_raw, cnn_shown_raw, models = selftrain.cross_fit_scores(
             images, labels, visualization, filters=params["filters"], folds=params["folds"],
             epochs=params["epochs"], batch_size=params["batch_size"],
-            learning_rate=float(params["learning_rate"]), seed=seed + round_, label=f"refine round {round_}"))
+            learning_rate=float(params["learning_rate"]), seed=seed + round_, label=f"refine round {round_}")
+        cnn, cnn_shown = in_units(cnn_raw, cnn_shown_raw)
         with clustering.one_thread():
-            linear, linear_shown = in_units(*linear_scores(components, labels, visualization_components,
-                                                           float(params["linear_c"]), seed))
+            linear_raw, linear_shown_raw, linear_model = linear_scores(
+                components, labels, visualization_components, float(params["linear_c"]), seed)
+        linear, linear_shown = in_units(linear_raw, linear_shown_raw)
         scores = (linear + cnn, linear_shown + cnn_shown)
         raw = (scores[0] > 0).astype(np.int8)
         new, visualization_labels = clustering.align(raw, (scores[1] > 0).astype(np.int8))
-        if not np.array_equal(new, raw):  # the names were swapped: so are the scores' signs
-            scores = (-scores[0], -scores[1])
+        sign = 1.0 if np.array_equal(new, raw) else -1.0  # names swapped: so are the scores' signs
+        scores = (sign * scores[0], sign * scores[1])
+        # What labels a new image the way visualization is labelled here (pipeline.label):
+        # sign × (linear / its spread + mean of the fold CNNs / their spread) > 0.
+        model = {"linear": linear_model, "scales": np.array([np.std(linear_raw) or 1.0,
+                                                              np.std(cnn_raw) or 1.0, sign])}
         classifier_accuracy[name] = clustering.visualization_accuracy((cnn_shown > 0).astype(np.int8))
         linear_accuracy[name] = clustering.visualization_accuracy((linear_shown > 0).astype(np.int8))
         accuracy[name] = clustering.visualization_accuracy(visualization_labels)
@@ -127,6 +138,14 @@ def main(argv: list[str]) -> None:
         print(f"refine: round {round_}: CNN {100 * classifier_accuracy[name]:.2f} %, linear "
               f"{100 * linear_accuracy[name]:.2f} %, both {100 * accuracy[name]:.2f} % of visualization "
               f"right; {relabelled[name]} images relabelled ({time.perf_counter() - started:.0f} s)")
+    if params["rounds"]:
+        from pipeline.autoencoder import save_model
+
+        for fold, classifier in enumerate(models, start=1):
+            with atomic_path(OUT / "model" / f"classifier_fold{fold}.keras") as tmp:
+                save_model(classifier, tmp)
+        for key, value in model.items():
+            save_npy(OUT / "model" / f"{key}.npy", value)
     save_npy(OUT / "labels.npy", labels.astype(np.int8))
     save_npy(OUT / "visualization_labels.npy", visualization_labels.astype(np.int8))
     save_npy(OUT / "scores.npy", scores[0].astype(np.float32))

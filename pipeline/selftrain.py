@@ -57,8 +57,9 @@ def _pixels(images: np.ndarray) -> np.ndarray:
 
 def cross_fit_scores(images: np.ndarray, labels: np.ndarray, visualization: np.ndarray, *,
                      filters, folds: int, epochs: int, batch_size: int, learning_rate: float,
-                     seed: int, label: str = "refine") -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold logits for ``images`` and fold-averaged logits for ``visualization``.
+                     seed: int, label: str = "refine") -> tuple[np.ndarray, np.ndarray, list]:
+    """Out-of-fold logits for ``images``, fold-averaged logits for ``visualization``, and the
+    fold models (new images are scored, like visualization, by their average).
 
     The images are split at random (``seed``) into ``folds`` parts; a classifier trained on
     the other parts scores each part. ``folds`` 1 trains one model on everything and scores
@@ -68,6 +69,7 @@ def cross_fit_scores(images: np.ndarray, labels: np.ndarray, visualization: np.n
     fold_of = rng.permutation(len(images)) % folds
     scores = np.zeros(len(images), dtype=np.float32)
     visualization_scores = np.zeros(len(visualization), dtype=np.float32)
+    models = []
     for fold in range(folds):
         train = fold_of != fold if folds > 1 else np.ones(len(images), dtype=bool)
         held_out = ~train if folds > 1 else train
@@ -76,6 +78,12 @@ def cross_fit_scores(images: np.ndarray, labels: np.ndarray, visualization: np.n
         model = build_classifier(filters, int(train.sum()), epochs, batch_size, learning_rate)
         model.fit(_pixels(images[train]), labels[train].astype(np.float32), batch_size=batch_size,
                   epochs=epochs, shuffle=True, verbose=2)
-        scores[held_out] = model.predict(_pixels(images[held_out]), batch_size=1024, verbose=0)[:, 0]
-        visualization_scores += model.predict(_pixels(visualization), batch_size=1024, verbose=0)[:, 0] / folds
-    return scores, visualization_scores
+        scores[held_out] = score(model, images[held_out])
+        visualization_scores += score(model, visualization) / folds
+        models.append(model)
+    return scores, visualization_scores, models
+
+
+def score(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """A classifier's logits for (n, 32, 32, 3) uint8 ``images``: (n,) float32."""
+    return model.predict(_pixels(images), batch_size=1024, verbose=0)[:, 0].astype(np.float32)

@@ -165,3 +165,18 @@ def test_summarize_counts():
         "cluster_sizes": {"0": 2, "1": 4},
         "visualization_confusion": {"A": {"0": 2, "1": 1}, "B": {"0": 1, "1": 2}},
     }
+
+
+@pytest.mark.parametrize("whiten", [True, False])
+def test_saved_pca_arrays_project_like_the_pca(whiten):
+    """pca_arrays → project is the fitted PCA's transform (pipeline.label relies on it)."""
+    from pipeline.clustering import fit_pca, pca_arrays, project
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(200, 6)) * np.arange(1, 7) + 3
+    pca = fit_pca(rows.astype(np.float32), 4, whiten, seed=0)
+    arrays = pca_arrays(pca, "view")
+    assert sorted(arrays) == ["view_components", "view_mean", "view_scale"]
+    new = rng.normal(size=(10, 6))
+    np.testing.assert_allclose(project(arrays, "view", new), pca.transform(new.astype(np.float32)),
+                               rtol=1e-4, atol=1e-4)

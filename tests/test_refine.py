@@ -110,13 +110,16 @@ def test_cross_fitted_classifier_learns_the_pseudo_labels():
     shown, shown_kind = faces_and_stripes(20, seed=1)
     noisy = kind.copy()
     noisy[:8] = 1 - noisy[:8]  # a few wrong pseudo-labels
-    scores, shown_scores = selftrain.cross_fit_scores(
+    scores, shown_scores, models = selftrain.cross_fit_scores(
         images, noisy, shown, filters=[8], folds=2, epochs=6, batch_size=16, learning_rate=0.01, seed=0)
     assert scores.shape == (192,) and shown_scores.shape == (20,) and scores.dtype == np.float32
     assert np.mean((scores > 0) == kind) >= 0.95
     # out-of-fold: each image is scored by a model that did not see its (wrong) label
     assert np.mean((scores[:8] > 0) == kind[:8]) >= 0.75
     assert np.mean((shown_scores > 0) == shown_kind) >= 0.95
+    assert len(models) == 2  # new images are scored by the mean of the fold models, as visualization is
+    np.testing.assert_allclose(np.mean([selftrain.score(m, shown) for m in models], axis=0), shown_scores,
+                               rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------------------------------------ the linear view
@@ -126,15 +129,16 @@ def test_linear_scores_separate_what_the_labels_separate():
     components = rng.normal(size=(400, 5)) + 3 * kind[:, None] * np.eye(5)[0]
     noisy = kind.copy()
     noisy[:20] = 1 - noisy[:20]  # 5 % wrong labels: a linear model overrules most of them
-    scores, shown = refine.linear_scores(components, noisy, components[:10], c=0.01, seed=0)
+    scores, shown, model = refine.linear_scores(components, noisy, components[:10], c=0.01, seed=0)
     assert scores.shape == (400,) and shown.shape == (10,) and scores.dtype == np.float32
+    np.testing.assert_allclose(components @ model[:-1] + model[-1], scores, rtol=1e-4, atol=1e-4)
     assert np.mean((scores > 0) == kind) > 0.9
     assert np.mean((scores[:20] > 0) == kind[:20]) > 0.7
 
 
 def test_linear_scores_of_a_single_cluster_are_zero():
-    scores, shown = refine.linear_scores(np.ones((6, 2)), np.zeros(6, np.int8), np.ones((2, 2)), 0.01, 0)
-    assert not scores.any() and not shown.any()
+    scores, shown, model = refine.linear_scores(np.ones((6, 2)), np.zeros(6, np.int8), np.ones((2, 2)), 0.01, 0)
+    assert not scores.any() and not shown.any() and model.shape == (3,) and not model.any()
 
 
 def test_in_units_divides_everything_by_the_first_arrays_spread():
