@@ -23,7 +23,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`, and dvc lives here
 HW7 = Path(os.environ.get("HW7_DATA", REPO_ROOT.parent / "shared" / "data" / "hw7"))
-STAGE_ORDER = ("demo", "prepare", "embed", "reduce", "cluster", "predict", "plot", "plot_training", "eigenfaces",
+STAGE_ORDER = ("demo", "prepare", "embed", "hog", "reduce", "cluster", "refine", "predict", "plot", "plot_training", "eigenfaces",
                "report")
 
 

@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.sweep [--runs 3] [--points 4] [--jobs 2] [--epochs 3] [--no-sequential]
 
-In a throw-away git + DVC copy of the project on hw7 (embed.epochs lowered to save time; the
-sweep reruns only reduce → cluster → predict → plot → report): one full `dvc repro`, commit, then
+In a throw-away git + DVC copy of the project on hw7 (embed.epochs lowered to save time,
+refine.rounds 0: no self-training; the sweep reruns only reduce → cluster → refine (passing the
+clusters through) → predict → plot → report): one full `dvc repro`, commit, then
 per run::
 
     dvc exp run --queue -S pca.dims=N      # once per point
@@ -108,7 +109,8 @@ def main() -> int:
     values = iter(range(8, 129))  # pca.dims ≤ embed.code_size (128); a fresh value each time
     try:
         before = rp.load_note()
-        repo = rp.make_repo(tmp / "repo", {"data": {"dir": str(args.data)}, "embed": {"epochs": args.epochs}})
+        repo = rp.make_repo(tmp / "repo", {"data": {"dir": str(args.data)}, "embed": {"epochs": args.epochs},
+                                           "refine": {"rounds": 0}})  # the quick loop, no self-training
         env = rp.environment(tmp)
         print(f"full dvc repro in {repo} ...", flush=True)
         rp.dvc(repo, env, "repro", timeout=3600)
