@@ -508,8 +508,6 @@ REDUCE_CASES = {  # (codes shape (n, d), pca changes, expected texts)
     "dims-above-both-views": ((20, 8), {"dims": 9},
                               ["params.yaml: pca.dims: expected at most pca.code_dims + pca.hog_dims = 8",
                                "found 9"]),
-    "dims-above-image-count": ((6, 16), {"dims": 7},
-                               ["params.yaml: pca.dims: expected 1…6", "number of images 6", "found 7"]),
 }
 REDUCE_PARAM_CASES = {  # the same checks, in process
     "hog-dims-width-plus-one": ((20, 4), {"hog_dims": 13}, ["pca.hog_dims: expected at most 12", "found 13"]),
