@@ -16,7 +16,7 @@ Each of refine.rounds rounds:
 The two views look at different things (the linear view at colour, layout and edge
 directions, the CNN at local texture and parts) and err on different images, so their sum
 errs less than either (issue 4; BENCHMARKS.md). refine.rounds 0 passes the clusters through
-unchanged, without loading TensorFlow.
+unchanged, without loading TensorFlow; so does a set of fewer than refine.min_images images.
 
 Writes data/refine/labels.npy (n,) int8, data/refine/visualization_labels.npy (2k,) int8,
 data/refine/scores.npy (n,) and visualization_scores.npy (2k,) float32 (the summed score;
@@ -43,7 +43,7 @@ REDUCE = Path("data/reduce")
 CLUSTER = Path("data/cluster")
 OUT = Path("data/refine")
 
-POSITIVE = ("folds", "epochs", "batch_size")
+POSITIVE = ("folds", "epochs", "batch_size", "min_images")
 
 
 def check_params(params: dict) -> None:
@@ -102,7 +102,14 @@ def main(argv: list[str]) -> None:
     classifier_accuracy, linear_accuracy, relabelled = {}, {}, {}
     scores = (labels.astype(np.float32) - 0.5, visualization_labels.astype(np.float32) - 0.5)
     started = time.perf_counter()
-    if params["rounds"]:
+    rounds = params["rounds"]
+    if rounds and len(labels) < params["min_images"]:
+        # A CNN trained on a few hundred pseudo-labelled images learns nothing (the 200-image
+        # demo: 50 %), and the summed score drags the clusters down with it.
+        print(f"refine: {len(labels)} images, fewer than refine.min_images {params['min_images']}: "
+              f"too few to self-train on; the clusters are kept")
+        rounds = 0
+    if rounds:
         from pipeline import autoencoder, selftrain  # TensorFlow: only when there is a round to run
 
         autoencoder.make_deterministic(seed)
@@ -110,7 +117,7 @@ def main(argv: list[str]) -> None:
         visualization = np.load(PREPARED / "visualization.npy")
         components = np.load(REDUCE / "components.npy")
         visualization_components = np.load(REDUCE / "visualization_components.npy")
-    for round_ in range(1, params["rounds"] + 1):
+    for round_ in range(1, rounds + 1):
         name = f"round_{round_}"
         cnn_raw, cnn_shown_raw, models = selftrain.cross_fit_scores(
             images, labels, visualization, filters=params["filters"], folds=params["folds"],
@@ -138,7 +145,7 @@ def main(argv: list[str]) -> None:
         print(f"refine: round {round_}: CNN {100 * classifier_accuracy[name]:.2f} %, linear "
               f"{100 * linear_accuracy[name]:.2f} %, both {100 * accuracy[name]:.2f} % of visualization "
               f"right; {relabelled[name]} images relabelled ({time.perf_counter() - started:.0f} s)")
-    if params["rounds"]:
+    if rounds:
         from pipeline.autoencoder import save_model
 
         for fold, classifier in enumerate(models, start=1):
@@ -151,7 +158,7 @@ def main(argv: list[str]) -> None:
     save_npy(OUT / "scores.npy", scores[0].astype(np.float32))
     save_npy(OUT / "visualization_scores.npy", scores[1].astype(np.float32))
     save_json("metrics/refine.json", {
-        "method": "self-training" if params["rounds"] else "clusters passed through",
+        "method": "self-training" if rounds else "clusters passed through",
         **clustering.summarize(labels, visualization_labels),
         "visualization_accuracy_by_round": accuracy,
         "classifier_visualization_accuracy": classifier_accuracy,

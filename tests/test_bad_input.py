@@ -634,7 +634,7 @@ HOG_REFINE_CASES = {
                             ["params.yaml: refine.filters", "found 'wide'"]),
 }
 REFINE_DEFAULTS = {"rounds": 1, "folds": 2, "filters": [8], "epochs": 1, "batch_size": 8,
-                   "learning_rate": 0.001, "linear_c": 0.01}
+                   "learning_rate": 0.001, "linear_c": 0.01, "min_images": 1}
 
 
 @pytest.mark.parametrize("case", list(HOG_REFINE_CASES))

@@ -19,7 +19,7 @@ from pipeline.refine import check_params
 REPO = Path(__file__).resolve().parents[1]
 
 REFINE = {"rounds": 3, "folds": 2, "filters": [32, 64, 128], "epochs": 20, "batch_size": 128,
-          "learning_rate": 0.001, "linear_c": 0.01}
+          "learning_rate": 0.001, "linear_c": 0.01, "min_images": 2000}
 
 
 def faces_and_stripes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -147,13 +147,15 @@ def test_in_units_divides_everything_by_the_first_arrays_spread():
     assert refine.in_units(np.zeros(3))[0].tolist() == [0.0, 0.0, 0.0]  # no spread: unchanged
 
 
-def test_zero_rounds_pass_the_clusters_through_without_tensorflow(tmp_path):
+@pytest.mark.parametrize("changes", [{"rounds": 0}, {"rounds": 3, "min_images": 6}],
+                         ids=["rounds-0", "fewer-images-than-min_images"])
+def test_clusters_pass_through_without_tensorflow(tmp_path, changes):
     labels = np.array([0, 1, 1, 0, 1], dtype=np.int8)
     shown = np.array([0, 0, 1, 1], dtype=np.int8)
     (tmp_path / "data/cluster").mkdir(parents=True)
     np.save(tmp_path / "data/cluster/labels.npy", labels)
     np.save(tmp_path / "data/cluster/visualization_labels.npy", shown)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "refine": {**REFINE, "rounds": 0}}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "refine": {**REFINE, **changes}}))
     code = ("import sys, runpy; sys.argv = ['refine']; "
             "from pipeline import refine; refine.main([]); print('tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,

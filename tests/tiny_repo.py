@@ -31,7 +31,7 @@ TINY_PARAMS = {
     "demo": {"pairs": 500},
     "embed": {"epochs": 2, "filters": [8, 16], "code_size": 16},
     "pca": {"dims": 8, "code_dims": 8, "hog_dims": 8, "min_images_per_dim": 1},
-    "refine": {"rounds": 1, "epochs": 1, "filters": [8]},
+    "refine": {"rounds": 1, "epochs": 1, "filters": [8], "min_images": 1},
 }
 
 _settings: dict[str, Path] = {}
