@@ -27,7 +27,8 @@ from typing import Iterator
 import numpy as np
 from numpy.lib import format as npy_format
 
-__all__ = ["NpyWriter", "NpyFile", "iter_npy_chunks", "iter_chunks", "read_npy_header", "read_rows", "load"]
+__all__ = ["NpyWriter", "NpyFile", "iter_npy_chunks", "iter_chunks", "read_npy_header", "read_rows", "load",
+           "map_chunks"]
 
 
 def read_npy_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype, int]:
@@ -213,3 +214,37 @@ def load(source, dtype=None) -> np.ndarray:
     """``source`` as an in-memory array (an :class:`NpyFile` is read whole), cast to ``dtype``."""
     array = source.read() if isinstance(source, NpyFile) else source
     return np.asarray(array, dtype=dtype)
+
+
+def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img", done_as: str = "rows done",
+               progress: bool = True):
+    """Apply ``function`` to ``rows`` ``chunk`` rows at a time and put the results in ``out``, in order.
+
+    ``rows``: an array, or an iterable of arrays (a file read in pieces: :func:`iter_npy_chunks`),
+    each split again into pieces of at most ``chunk`` rows. ``function`` maps (k, ...) to (k, d).
+    ``out``: an (n, d) array filled in place, or a writer with ``write(chunk)`` and ``len()``
+    (:class:`NpyWriter`), so only one piece is in memory at a time. A progress bar on stderr says
+    ``label``; a count that does not reach ``len(out)`` is an error ("<k> <done_as>, expected <n>").
+    Returns ``out``.
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    pieces = (rows[start:start + chunk] for start in range(0, len(rows), chunk)) \
+        if isinstance(rows, np.ndarray) else rows
+    write, done = getattr(out, "write", None), 0
+    with tqdm(total=len(out), desc=label, unit=unit, disable=not progress, file=sys.stderr,
+              mininterval=1.0) as bar:
+        for piece in pieces:
+            for start in range(0, len(piece), chunk):
+                result = np.asarray(function(piece[start:start + chunk]), dtype=np.float32)
+                if write is not None:
+                    write(result)
+                else:
+                    out[done:done + len(result)] = result
+                done += len(result)
+                bar.update(len(result))
+    if done != len(out):
+        raise ValueError(f"{label}: {done} {done_as}, expected {len(out)}")
+    return out

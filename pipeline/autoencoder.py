@@ -9,7 +9,6 @@ Shapes: images are (n, 32, 32, 3) uint8; codes are (n, code_size) float32.
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 
@@ -99,29 +98,15 @@ def encode(encoder: keras.Model, images, out, *, batch_size: int = 1024,
     ``write(chunk)`` and ``len()`` (:class:`pipeline.arrays.NpyWriter`). Returns ``out``.
     Only one chunk of images and of codes is in memory at a time.
     """
-    from tqdm import tqdm
+    from pipeline.arrays import map_chunks
 
-    chunk = 8192
-    chunks = (images[start:start + chunk] for start in range(0, len(images), chunk)) \
-        if isinstance(images, np.ndarray) else images
-    write = getattr(out, "write", None)
-    done = 0
-    with tqdm(total=len(out), desc=label, unit="img", disable=not progress, file=sys.stderr,
-              mininterval=1.0) as bar:
-        for pixels in chunks:
-            for start in range(0, len(pixels), chunk):
-                batch = np.asarray(pixels[start:start + chunk], dtype=np.float32) / 255.0
-                codes = encoder.predict_on_batch(batch) if len(batch) <= batch_size \
-                    else encoder.predict(batch, batch_size=batch_size, verbose=0)
-                if write is not None:
-                    write(np.asarray(codes, dtype=np.float32))
-                else:
-                    out[done:done + len(batch)] = codes
-                done += len(batch)
-                bar.update(len(batch))
-    if done != len(out):
-        raise ValueError(f"{label}: {done} images encoded, expected {len(out)}")
-    return out
+    def codes_of(pixels):
+        batch = np.asarray(pixels, dtype=np.float32) / 255.0
+        return encoder.predict_on_batch(batch) if len(batch) <= batch_size \
+            else encoder.predict(batch, batch_size=batch_size, verbose=0)
+
+    return map_chunks(codes_of, images, out, chunk=8192, label=label, done_as="images encoded",
+                      progress=progress)
 
 
 def reconstruct(autoencoder: keras.Model, images: np.ndarray) -> np.ndarray:

@@ -10,7 +10,6 @@ Shapes: images (n, 32, 32, 3) uint8 → descriptors (n, descriptor_size(...)) fl
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,28 +60,20 @@ def hog_descriptors(images, config: HogConfig, out=None, *, progress: bool = Tru
     """
     from skimage.color import rgb2gray
     from skimage.feature import hog
-    from tqdm import tqdm
+
+    from pipeline.arrays import map_chunks
 
     size = descriptor_size(config)
     if out is None:
         out = np.empty((len(images), size), dtype=np.float32)
-    chunks = (images[start:start + CHUNK] for start in range(0, len(images), CHUNK)) \
-        if isinstance(images, np.ndarray) else images
-    write, done = getattr(out, "write", None), 0
-    with tqdm(total=len(out), desc=label, unit="img", disable=not progress, file=sys.stderr,
-              mininterval=1.0) as bar:
-        for chunk in chunks:
-            rows = np.empty((len(chunk), size), dtype=np.float32)
-            for index, image in enumerate(np.asarray(chunk)):
-                rows[index] = hog(rgb2gray(image), orientations=config.orientations,
-                                  pixels_per_cell=(config.cell, config.cell),
-                                  cells_per_block=(config.block, config.block))
-            if write is not None:
-                write(rows)
-            else:
-                out[done:done + len(rows)] = rows
-            done += len(rows)
-            bar.update(len(rows))
-    if done != len(out):
-        raise ValueError(f"{label}: {done} images described, expected {len(out)}")
-    return out
+
+    def describe(chunk):
+        rows = np.empty((len(chunk), size), dtype=np.float32)
+        for index, image in enumerate(np.asarray(chunk)):
+            rows[index] = hog(rgb2gray(image), orientations=config.orientations,
+                              pixels_per_cell=(config.cell, config.cell),
+                              cells_per_block=(config.block, config.block))
+        return rows
+
+    return map_chunks(describe, images, out, chunk=CHUNK, label=label, done_as="images described",
+                      progress=progress)
