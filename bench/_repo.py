@@ -8,11 +8,13 @@ processes that DVC starts watched for their own peak memory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,6 +27,20 @@ BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`
 HW7 = Path(os.environ.get("HW7_DATA", REPO_ROOT.parent / "shared" / "data" / "hw7"))
 STAGE_ORDER = ("demo", "prepare", "embed", "hog", "reduce", "cluster", "refine", "predict", "plot", "plot_training", "eigenfaces",
                "report")
+
+
+@contextlib.contextmanager
+def scratch(prefix: str, keep: bool = False):
+    """A temporary folder for one benchmark (named ``prefix``…), removed afterwards, however the
+    benchmark ends, unless ``keep`` (then its path is printed)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp
+    finally:
+        if keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def missing_competition(folder: Path) -> bool:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from bench import _repo as rp
@@ -47,8 +45,7 @@ def metrics(repo: Path) -> dict:
 
 
 def measure(name: str, data: Path, keep: bool) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix=f"bench-accuracy-{name}-"))
-    try:
+    with rp.scratch(f"bench-accuracy-{name}-", keep=keep) as tmp:
         repo = rp.make_repo(tmp / "repo", {})
         env = rp.environment(tmp)
         print(f"{name}: dvc exp run -S data.dir={data} in {repo} ...", flush=True)
@@ -66,11 +63,6 @@ def measure(name: str, data: Path, keep: bool) -> dict:
             result["variants"].append({"label": label, **metrics(repo), "wall": run["wall"]})
             print(f"  {label}: {result['variants'][-1]}", flush=True)
         return result
-    finally:
-        if keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def table(results: dict) -> str:
@@ -115,11 +107,8 @@ def main() -> int:
     parser.add_argument("--data", nargs="+", choices=list(DATA), default=list(DATA))
     parser.add_argument("--keep", action="store_true", help="keep the temporary repositories")
     args = parser.parse_args()
-    missing = [name for name in args.data if not (DATA[name] / "images").is_dir()]
-    if missing:
-        print(f"error: {', '.join(str(DATA[n]) for n in missing)}: expected competition folders, "
-              f"found nothing", file=sys.stderr)
-        return 2
+    if any([rp.missing_competition(DATA[name]) for name in args.data]):
+        return 2  # each missing folder named on stderr
     note = rp.load_note()
     results = {name: measure(name, DATA[name], args.keep) for name in args.data}
     record.update_section("accuracy", f"""## Clustering accuracy of the defaults (issue 4)

@@ -18,7 +18,6 @@ import argparse
 import re
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,8 +58,7 @@ def main() -> int:
     if rp.missing_competition(args.data):
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-decode-"))
-    try:
+    with rp.scratch("bench-decode-") as tmp:
         before = rp.load_note()
         folder = tmp / "competition"
         print(f"making {args.images} images, {args.pairs} pairs in {folder} ...", flush=True)
@@ -88,8 +86,6 @@ def main() -> int:
             full = rp.dvc(repo, env, "repro", monitor=True, timeout=3600)
             stage_peaks, full_wall = full["stage_peaks"], full["wall"]
         after = rp.load_note()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
     decode_median = record.median(decode)
     prepare_peak = max(peaks)

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -54,8 +52,7 @@ def main() -> int:
         print("error: --dims: expected at least 3 different values", file=sys.stderr)
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-iteration-"))
-    try:
+    with rp.scratch("bench-iteration-", keep=args.keep) as tmp:
         before = rp.load_note()
         repo = rp.make_repo(tmp / "repo", {"data": {"dir": str(args.data)}, "embed": {"epochs": args.epochs},
                                            "refine": {"rounds": 0}})
@@ -98,11 +95,6 @@ def main() -> int:
             print(f"predict: work {work[-1]:.3f} s, process {whole[-1]:.2f} s", flush=True)
         pairs = json.loads((repo / "metrics/predict.json").read_text())["pairs"]
         after = rp.load_note()
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     exp_median, noop_median, work_median = record.median(exps), record.median(noops), record.median(work)
     all_met = exp_median <= TARGET_EXP_S and work_median <= TARGET_PREDICT_S and noop_median <= TARGET_NOOP_S

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import sys
-import tempfile
-from pathlib import Path
 
 from bench import _repo as rp
 from bench import record
@@ -34,15 +31,11 @@ def main() -> int:
     parser.add_argument("--label", nargs="+", choices=list(DATA), default=["holdout", "hw7"])
     parser.add_argument("--keep", action="store_true", help="keep the temporary repository")
     args = parser.parse_args()
-    missing = [n for n in {args.train, *args.label} if rp.missing_competition(DATA[n])]
-    if missing:
-        print(f"error: {', '.join(str(DATA[n]) for n in missing)}: expected competition folders, "
-              f"found nothing", file=sys.stderr)
-        return 2
+    if any([rp.missing_competition(DATA[n]) for n in dict.fromkeys([args.train, *args.label])]):
+        return 2  # each missing folder named on stderr
     note = rp.load_note()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-label-"))
-    rows, ok = [], True
-    try:
+    with rp.scratch("bench-label-", keep=args.keep) as tmp:
+        rows, ok = [], True
         repo = rp.make_repo(tmp / "repo", {"data": {"dir": str(DATA[args.train])}})
         env = rp.environment(tmp)
         print(f"dvc repro on {args.train} in {repo} ...", flush=True)
@@ -61,11 +54,6 @@ def main() -> int:
                          ", ".join(f"{w:.1f}" for w in walls), f"{max(peaks):.0f} MiB",
                          f"{100 * accuracy:.2f} %", f"≤ {TARGET_S:.0f} s", rp.met(median <= TARGET_S)])
             print(rows[-1], flush=True)
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     record.update_section("label", f"""## Labelling a new test set with a trained run (issue 4)
 
 `.venv/bin/python -m bench.label --runs {args.runs} --train {args.train} --label {' '.join(args.label)}`: in a

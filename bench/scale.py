@@ -24,7 +24,6 @@ import argparse
 import multiprocessing
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -128,12 +127,11 @@ def main() -> int:
     if rp.missing_competition(args.data):
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    scale_params = {"data": {"dir": str(tmp / "competition")},
-                    "embed": {"train_samples": args.train_samples, "epochs": args.epochs},
-                    "pca": {"incremental": True}, "cluster": {"minibatch": True}}
-    rows, worst = [], 0.0
-    try:
+    with rp.scratch("bench-scale-", keep=args.keep) as tmp:
+        scale_params = {"data": {"dir": str(tmp / "competition")},
+                        "embed": {"train_samples": args.train_samples, "epochs": args.epochs},
+                        "pca": {"incremental": True}, "cluster": {"minibatch": True}}
+        rows, worst = [], 0.0
         before = rp.load_note()
         print(f"making {args.images:,} images and {args.pairs:,} pairs in {tmp / 'competition'} ...",
               flush=True)
@@ -161,11 +159,6 @@ def main() -> int:
         sampling = {how: [sample_rss(repo / "data/prepared/images.npy", how, args.train_samples, env)
                           for _ in range(3)] for how in ("mmap", "read_rows")}
         after = rp.load_note()
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     rows.append(["**all stages**", f"**{total:.0f} s**", f"**{worst:.0f} MiB**", rp.met(worst <= TARGET_MIB)])
     markdown = f"""## Scale: 1,000,000 images end to end

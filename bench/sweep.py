@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -102,12 +100,11 @@ def main() -> int:
     if rp.missing_competition(args.data):
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
-    settings = [args.jobs] + ([] if args.no_sequential or args.jobs == 1 else [1])
-    walls: dict[int, list[float]] = {jobs: [] for jobs in settings}
-    busy: dict[int, list[float]] = {jobs: [] for jobs in settings}  # cores busy on average, per run
-    values = iter(range(8, 129))  # pca.dims ≤ embed.code_size (128); a fresh value each time
-    try:
+    with rp.scratch("bench-sweep-", keep=args.keep) as tmp:
+        settings = [args.jobs] + ([] if args.no_sequential or args.jobs == 1 else [1])
+        walls: dict[int, list[float]] = {jobs: [] for jobs in settings}
+        busy: dict[int, list[float]] = {jobs: [] for jobs in settings}  # cores busy on average, per run
+        values = iter(range(8, 129))  # pca.dims ≤ embed.code_size (128); a fresh value each time
         before = rp.load_note()
         repo = rp.make_repo(tmp / "repo", {"data": {"dir": str(args.data)}, "embed": {"epochs": args.epochs},
                                            "refine": {"rounds": 0}})  # the quick loop, no self-training
@@ -130,11 +127,6 @@ def main() -> int:
                       check=False)["output"]
         show = last_sweep(show, dims)
         after = rp.load_note()
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
     rows = []
     for jobs in settings:
