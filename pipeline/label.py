@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import clustering, layout
+from pipeline import clustering, layout, reduce, refine
 from pipeline.atomic import atomic_path
 from pipeline.descriptors import HogConfig, hog_descriptors
 from pipeline.errors import InputError
@@ -33,7 +33,7 @@ USAGE = "usage: python -m pipeline.label COMPETITION_DIR OUT_CSV"
 AUTOENCODER = Path("models/autoencoder.keras")
 PCA_DIR = Path("data/reduce/pca")
 MODEL_DIR = Path("data/refine/model")
-VIEWS = ("codes", "hog")  # the order reduce put them side by side
+VIEWS = tuple(reduce.VIEWS)  # in the order reduce put them side by side
 
 
 def load_trained() -> dict:
@@ -61,9 +61,8 @@ def features(trained: dict, codes: np.ndarray, descriptors: np.ndarray) -> np.nd
 def scores(trained: dict, components: np.ndarray, cnn_scores: np.ndarray) -> np.ndarray:
     """The summed score of refine's last round: label 1 where > 0."""
     weights, intercept = trained["linear"][:-1], trained["linear"][-1]
-    linear_scale, cnn_scale, sign = trained["scales"]
     linear = components.astype(np.float64) @ weights + intercept
-    return (sign * (linear / linear_scale + cnn_scores / cnn_scale)).astype(np.float32)
+    return refine.combine(linear, cnn_scores, trained["scales"])
 
 
 def run(folder: str, out_csv: str) -> None:

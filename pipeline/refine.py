@@ -86,10 +86,19 @@ def linear_scores(components: np.ndarray, labels: np.ndarray, visualization: np.
             np.append(model.coef_[0], model.intercept_[0]))
 
 
-def in_units(scores: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """``scores`` and ``others`` divided by the standard deviation of ``scores`` (1 if 0)."""
-    scale = float(np.std(scores)) or 1.0
-    return [scores / scale, *(other / scale for other in others)]
+def spread(scores: np.ndarray) -> float:
+    """The unit a view's scores are summed in: their standard deviation over the images (1 if 0)."""
+    return float(np.std(scores)) or 1.0
+
+
+def combine(linear: np.ndarray, cnn: np.ndarray, scales) -> np.ndarray:
+    """The summed score, label 1 where > 0: sign × (linear / its spread + cnn / its spread).
+
+    ``scales``: (the linear view's spread, the CNN's spread, sign), as refine saves them in
+    data/refine/model/scales.npy for pipeline.label, which labels new images with this too.
+    """
+    linear_scale, cnn_scale, sign = (float(value) for value in scales)
+    return (sign * (linear / linear_scale + cnn / cnn_scale)).astype(np.float32)
 
 
 def main(argv: list[str]) -> None:
@@ -119,24 +128,21 @@ def main(argv: list[str]) -> None:
         visualization_components = np.load(REDUCE / "visualization_components.npy")
     for round_ in range(1, rounds + 1):
         name = f"round_{round_}"
-        cnn_raw, cnn_shown_raw, models = selftrain.cross_fit_scores(
+        cnn, cnn_shown, models = selftrain.cross_fit_scores(
             images, labels, visualization, filters=params["filters"], folds=params["folds"],
             epochs=params["epochs"], batch_size=params["batch_size"],
             learning_rate=float(params["learning_rate"]), seed=seed + round_, label=f"refine round {round_}")
-        cnn, cnn_shown = in_units(cnn_raw, cnn_shown_raw)
         with clustering.one_thread():
-            linear_raw, linear_shown_raw, linear_model = linear_scores(
+            linear, linear_shown, linear_model = linear_scores(
                 components, labels, visualization_components, float(params["linear_c"]), seed)
-        linear, linear_shown = in_units(linear_raw, linear_shown_raw)
-        scores = (linear + cnn, linear_shown + cnn_shown)
+        scales = np.array([spread(linear), spread(cnn), 1.0])
+        scores = (combine(linear, cnn, scales), combine(linear_shown, cnn_shown, scales))
         raw = (scores[0] > 0).astype(np.int8)
         new, visualization_labels = clustering.align(raw, (scores[1] > 0).astype(np.int8))
-        sign = 1.0 if np.array_equal(new, raw) else -1.0  # names swapped: so are the scores' signs
-        scores = (sign * scores[0], sign * scores[1])
-        # What labels a new image the way visualization is labelled here (pipeline.label):
-        # sign × (linear / its spread + mean of the fold CNNs / their spread) > 0.
-        model = {"linear": linear_model, "scales": np.array([np.std(linear_raw) or 1.0,
-                                                              np.std(cnn_raw) or 1.0, sign])}
+        if not np.array_equal(new, raw):  # the names were swapped: so are the scores' signs
+            scales[2] = -1.0
+            scores = (-scores[0], -scores[1])
+        model = {"linear": linear_model, "scales": scales}  # what pipeline.label applies to new images
         classifier_accuracy[name] = clustering.visualization_accuracy((cnn_shown > 0).astype(np.int8))
         linear_accuracy[name] = clustering.visualization_accuracy((linear_shown > 0).astype(np.int8))
         accuracy[name] = clustering.visualization_accuracy(visualization_labels)

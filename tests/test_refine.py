@@ -141,10 +141,16 @@ def test_linear_scores_of_a_single_cluster_are_zero():
     assert not scores.any() and not shown.any() and model.shape == (3,) and not model.any()
 
 
-def test_in_units_divides_everything_by_the_first_arrays_spread():
-    scores, other = refine.in_units(np.array([-2.0, 2.0]), np.array([4.0]))
-    assert scores.tolist() == [-1.0, 1.0] and other.tolist() == [2.0]
-    assert refine.in_units(np.zeros(3))[0].tolist() == [0.0, 0.0, 0.0]  # no spread: unchanged
+def test_scores_are_summed_in_units_of_their_spread():
+    linear = np.array([-2.0, 2.0])
+    scales = (refine.spread(linear), 1.0, 1.0)  # 2; the CNN's unit 1
+    assert refine.combine(linear, np.zeros(2), scales).tolist() == [-1.0, 1.0]
+    assert refine.combine(np.array([4.0]), np.zeros(1), scales).tolist() == [2.0]  # in the same unit
+    assert refine.spread(np.zeros(3)) == 1.0  # no spread: unchanged
+    assert refine.combine(np.zeros(3), np.zeros(3), (refine.spread(np.zeros(3)), 1.0, 1.0)).tolist() == [0.0] * 3
+    # both views weigh alike in their own units, and the sign follows the cluster names
+    assert refine.combine(np.array([4.0]), np.array([-8.0]), (2.0, 4.0, 1.0)).tolist() == [0.0]
+    assert refine.combine(np.array([4.0]), np.array([4.0]), (2.0, 4.0, -1.0)).tolist() == [-3.0]
 
 
 @pytest.mark.parametrize("changes", [{"rounds": 0}, {"rounds": 3, "min_images": 6}],
