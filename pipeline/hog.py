@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.arrays import NpyWriter, iter_npy_chunks
+from pipeline.arrays import NpyFile, NpyWriter, iter_npy_chunks
 from pipeline.atomic import atomic_path, save_npy
 from pipeline.descriptors import HogConfig, descriptor_size, hog_descriptors
 from pipeline.stage import load_params, main_guard
@@ -25,7 +25,7 @@ OUT = Path("data/hog")
 def main(argv: list[str]) -> None:
     config = HogConfig.from_params(load_params("hog"))
     size = descriptor_size(config)
-    count = len(np.load(PREPARED / "images.npy", mmap_mode="r"))
+    count = len(NpyFile(PREPARED / "images.npy"))  # from its header
     with atomic_path(OUT / "descriptors.npy") as tmp, NpyWriter(tmp, (count, size), "float32") as out:
         hog_descriptors(iter_npy_chunks(PREPARED / "images.npy", 4096), config, out, label="hog images")
     save_npy(OUT / "visualization_descriptors.npy",

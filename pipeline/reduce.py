@@ -97,7 +97,7 @@ def main(argv: list[str]) -> None:
     # No PCA keeps more directions than there are images, nor, whitened, more than
     # pca.min_images_per_dim allows: sizes beyond either are capped (saying so), so the
     # defaults sized for hw7 also run on the 200-image demo.
-    cap = min(images, dims_for(images, images, params.get("min_images_per_dim", 1)))
+    cap = dims_for(images, images, params.get("min_images_per_dim", 1))  # never more than images
     with clustering.one_thread():  # see there: threads stall on a shared machine
         parts = {name: reduce_view(name, params, cap) for name in VIEWS}
         joined = np.hstack([part[0] for part in parts.values()])
