@@ -63,10 +63,11 @@ def declared_outputs() -> list[str]:
 
 
 def project_files() -> list[str]:
-    """Tracked files plus pipeline/*.py (committed or not), minus outputs, dvc.lock and tests/."""
-    tracked = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z"], check=True,
-                             capture_output=True).stdout.decode().split("\0")
-    files = {f for f in tracked if f} | {f"pipeline/{p.name}" for p in (REPO_ROOT / "pipeline").glob("*.py")}
+    """Tracked files and new ones git does not ignore, minus outputs, dvc.lock and tests/."""
+    # tracked files, and new ones git does not ignore (work in progress is tested as it is)
+    listed = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], check=True, capture_output=True).stdout.decode()
+    files = {f for f in listed.split("\0") if f}
     outputs = declared_outputs()
     return sorted(f for f in files
                   if (REPO_ROOT / f).is_file() and f != "dvc.lock" and not f.startswith("tests/")
@@ -122,10 +123,10 @@ def make_repo(dest: Path, overrides: dict) -> Path:
 
 
 def stage_of(cmdline: list[str]) -> str | None:
-    """'prepare' for `python -m pipeline.prepare`; None for anything else."""
+    """'prepare' for `python -m pipeline.stages.prepare`; None for anything else."""
     for index, arg in enumerate(cmdline[:-1]):
-        if arg == "-m" and cmdline[index + 1].startswith("pipeline."):
-            return cmdline[index + 1].split(".", 1)[1]
+        if arg == "-m" and cmdline[index + 1].startswith("pipeline.stages."):
+            return cmdline[index + 1].rsplit(".", 1)[1]
     return None
 
 

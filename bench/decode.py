@@ -4,7 +4,7 @@
 
 Builds a 40,000-image competition folder in /tmp by tiling hw7's 15,000 jpgs (image i is a
 copy of hw7 image ((i - 1) mod 15,000) + 1), with 1,000,000 random pairs and hw7's
-visualization.npy. Then (1) ``--runs`` times the prepare stage (`python -m pipeline.prepare`):
+visualization.npy. Then (1) ``--runs`` times the prepare stage (`python -m pipeline.stages.prepare`):
 its own decode time (printed by the stage: image list → images.npy) and its peak RSS; (2) one
 full `dvc repro` of a throw-away copy of the project on that folder (embed.epochs = 1 to save
 time: memory does not depend on it; the autoencoder trains on all 40,000 images), with each
@@ -94,12 +94,12 @@ def main() -> int:
     fmt = lambda values, digits=2: ", ".join(f"{v:.{digits}f}" for v in values)  # noqa: E731
     figures = rp.table(["what", "command", "median", "runs", "target", "met"], [
         [f"decode {args.images:,} jpgs (prepare's own timer: image list → images.npy)",
-         "`python -m pipeline.prepare`", f"{decode_median:.2f} s", fmt(decode) + " s",
+         "`python -m pipeline.stages.prepare`", f"{decode_median:.2f} s", fmt(decode) + " s",
          f"≤ {TARGET_DECODE_S:.0f} s", rp.met(decode_median <= TARGET_DECODE_S)],
-        [f"whole prepare stage ({args.pairs:,} pairs read and checked too)", "`python -m pipeline.prepare`",
+        [f"whole prepare stage ({args.pairs:,} pairs read and checked too)", "`python -m pipeline.stages.prepare`",
          f"{record.median(whole):.1f} s", fmt(whole, 1) + " s", "", ""],
         ["prepare peak RSS (largest VmHWM of the stage or one of its decoder processes)",
-         "`python -m pipeline.prepare`",
+         "`python -m pipeline.stages.prepare`",
          f"{record.median(peaks):.0f} MiB", fmt(peaks, 0) + " MiB", "≤ 3 GB",
          rp.met(prepare_peak <= TARGET_STAGE_MIB)],
     ])

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from bench import record
-from pipeline import faces as fc
+from pipeline.lib import faces as fc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGES, K, REBUILD = 415, 5, 4

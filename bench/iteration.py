@@ -31,7 +31,7 @@ DOWNSTREAM = ["reduce", "cluster", "refine", "predict", "plot", "report"]
 PREDICT_SNIPPET = """
 import time
 started = time.perf_counter()
-from pipeline import predict
+from pipeline.stages import predict
 imported = time.perf_counter()
 predict.main([])
 print(f"BENCH import={imported - started:.4f} work={time.perf_counter() - imported:.4f}")
@@ -109,7 +109,7 @@ def main() -> int:
          "`predict.main([])` timed in-process", f"{work_median:.3f} s", fmt(work, 3), "",
          f"≤ {TARGET_PREDICT_S:.0f} s", rp.met(work_median <= TARGET_PREDICT_S)],
         ["predict stage, whole process (interpreter start-up and imports included)",
-         "`python -m pipeline.predict`", f"{record.median(whole):.2f} s", fmt(whole), "", "", ""],
+         "`python -m pipeline.stages.predict`", f"{record.median(whole):.2f} s", fmt(whole), "", "", ""],
         [f"first full run (embed.epochs = {args.epochs})", "`dvc repro`", f"{full['wall']:.0f} s",
          "1 run", f"{full['cpu']:.0f} s", "", ""],
     ])

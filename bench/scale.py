@@ -61,7 +61,7 @@ def _write_range(job: tuple[str, str, int, int]) -> int:
 
 def make_competition(source: Path, target: Path, images: int, pairs: int, seed: int = 0) -> float:
     """Write the folder (see the module doc); return the seconds it took."""
-    from pipeline import layout
+    from pipeline.lib import layout
 
     started = time.perf_counter()
     (target / "images").mkdir(parents=True)
@@ -92,7 +92,7 @@ def make_competition(source: Path, target: Path, images: int, pairs: int, seed: 
 SAMPLE_SNIPPET = """
 import re, sys, numpy as np
 from pathlib import Path
-from pipeline import arrays
+from pipeline.lib import arrays
 path, how, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 n = arrays.NpyFile(path).shape[0]
 sample = np.sort(np.random.default_rng(0).choice(n, size=min(size, n), replace=False))

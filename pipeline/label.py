@@ -23,17 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import clustering, layout, reduce, refine
-from pipeline.atomic import atomic_path
-from pipeline.descriptors import HogConfig, hog_descriptors
-from pipeline.errors import InputError
-from pipeline.stage import load_params, main_guard
+from pipeline.lib import clustering, layout
+from pipeline.lib.descriptors import HogConfig, hog_descriptors
+from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.params import load_params
+from pipeline.lib.submission import write_submission
 
 USAGE = "usage: python -m pipeline.label COMPETITION_DIR OUT_CSV"
 AUTOENCODER = Path("models/autoencoder.keras")
 PCA_DIR = Path("data/reduce/pca")
 MODEL_DIR = Path("data/refine/model")
-VIEWS = tuple(reduce.VIEWS)  # in the order reduce put them side by side
+VIEWS = ("codes", "hog")  # in the order reduce put them side by side
 
 
 def load_trained() -> dict:
@@ -62,7 +62,9 @@ def scores(trained: dict, components: np.ndarray, cnn_scores: np.ndarray) -> np.
     """The summed score of refine's last round: label 1 where > 0."""
     weights, intercept = trained["linear"][:-1], trained["linear"][-1]
     linear = components.astype(np.float64) @ weights + intercept
-    return refine.combine(linear, cnn_scores, trained["scales"])
+    from pipeline.lib.selftrain import combine
+
+    return combine(linear, cnn_scores, trained["scales"])
 
 
 def run(folder: str, out_csv: str) -> None:
@@ -78,7 +80,7 @@ def run(folder: str, out_csv: str) -> None:
 
     import keras
 
-    from pipeline import autoencoder, selftrain
+    from pipeline.lib import autoencoder, selftrain
 
     model = keras.models.load_model(AUTOENCODER)
     encoder = keras.Model(model.input, model.get_layer("code").output)
@@ -92,11 +94,7 @@ def run(folder: str, out_csv: str) -> None:
         labelled.append((scores(trained, features(trained, codes, descriptors), cnn) > 0).astype(np.int8))
     labels, visualization_labels = clustering.align(*labelled)
 
-    from pipeline.predict import submission_table
-
-    table = submission_table(pairs, labels)
-    with atomic_path(out_csv) as tmp:
-        table.to_csv(tmp, index=False, lineterminator="\n")
+    table = write_submission(out_csv, pairs, labels)
     accuracy = clustering.visualization_accuracy(visualization_labels)
     print(f"label: wrote {out_csv} ({len(table)} pairs, {100 * table['label'].mean():.1f} % labelled 1); "
           f"visualization accuracy {accuracy:.4f}; {time.perf_counter() - started:.1f} s")

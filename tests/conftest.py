@@ -81,7 +81,7 @@ def stage_environment(extra_path: str | os.PathLike | None = None) -> dict[str, 
 def run_stage_in(stage: str, cwd: str | os.PathLike, params: dict | str | None, *,
                  timeout: float = 120, extra_path: str | os.PathLike | None = None
                  ) -> subprocess.CompletedProcess:
-    """Run ``python -m pipeline.<stage>`` in ``cwd`` (created if needed); return the finished process.
+    """Run ``python -m pipeline.stages.<stage>`` in ``cwd`` (created if needed); return the finished process.
 
     ``params`` is written to ``cwd/params.yaml`` first: a dict is dumped as YAML, a str is
     written as is (to test broken YAML), None leaves any existing params.yaml alone.
@@ -95,7 +95,7 @@ def run_stage_in(stage: str, cwd: str | os.PathLike, params: dict | str | None, 
         (cwd / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     elif isinstance(params, str):
         (cwd / "params.yaml").write_text(params, encoding="utf-8")
-    return subprocess.run([sys.executable, "-m", f"pipeline.{stage}"], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", f"pipeline.stages.{stage}"], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=stage_environment(extra_path))
 
 

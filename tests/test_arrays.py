@@ -8,12 +8,12 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import write_competition
-from pipeline import arrays, clustering, layout, predict
-from pipeline.atomic import atomic_path
-from pipeline.autoencoder_config import AutoencoderConfig
-from pipeline.errors import InputError
+
+from pipeline.lib import arrays, clustering, layout
+from pipeline.lib.atomic import atomic_path
+from pipeline.lib.autoencoder_config import AutoencoderConfig
+from pipeline.lib.errors import InputError
 
 
 def test_writer_writes_what_np_save_writes(tmp_path):
@@ -127,7 +127,7 @@ def test_distribution_param():
 
 def test_distribution_strategy_on_this_machine():
     pytest.importorskip("tensorflow")
-    from pipeline.distribute import distribution_strategy, visible_gpus
+    from pipeline.lib.distribute import distribution_strategy, visible_gpus
 
     assert distribution_strategy("none").num_replicas_in_sync == 1
     auto = distribution_strategy("auto")
@@ -138,7 +138,7 @@ def test_distribution_strategy_on_this_machine():
 
 
 def test_encode_from_chunks_into_writer(tmp_path):
-    ae = pytest.importorskip("pipeline.autoencoder")
+    ae = pytest.importorskip("pipeline.lib.autoencoder")
     ae.make_deterministic(0)
     _, encoder = ae.build_autoencoder(AutoencoderConfig(filters=(4,), code_size=3))
     images = np.random.default_rng(4).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)

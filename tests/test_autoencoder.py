@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.autoencoder_config import AutoencoderConfig
-from pipeline.errors import InputError
+from pipeline.lib.autoencoder_config import AutoencoderConfig
+from pipeline.lib.errors import InputError
 
-ae = pytest.importorskip("pipeline.autoencoder")  # imports TensorFlow (a few seconds, once)
+ae = pytest.importorskip("pipeline.lib.autoencoder")  # imports TensorFlow (a few seconds, once)
 keras = pytest.importorskip("keras")
 
 SMALL = AutoencoderConfig(filters=(4, 8), code_size=6, epochs=1, batch_size=4)

@@ -1,7 +1,7 @@
 """Bad input through the real stage scripts: one `error:` line naming the culprit, exit status 2,
 no traceback, and nothing written by the failing stage (no outputs, no temp files, no folders).
 
-Each case runs ``python -m pipeline.<stage>`` in a fresh working folder (see conftest.run_stage_in):
+Each case runs ``python -m pipeline.stages.<stage>`` in a fresh working folder (see conftest.run_stage_in):
 `prepare` for the competition data, `embed` for the autoencoder params (TensorFlow replaced by a
 stub that records being imported: the check must come before it), `reduce` for pca.dims on small
 fake codes, `cluster` for an unknown method. The many smaller variants of pca.* and cluster.* run
@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import PAIR_HEADER, TINY_PARAMS, run_stage_in, write_competition
 from PIL import Image
 
-from conftest import PAIR_HEADER, TINY_PARAMS, run_stage_in, write_competition
-from pipeline.stage import main_guard
+from pipeline.lib.errors import main_guard
 
 N_IMAGES, N_PAIRS, K = 12, 10, 4
 
@@ -57,9 +57,9 @@ def run_in_process(stage: str, workdir: Path, monkeypatch, capsys) -> subprocess
     For the many small param variants of reduce and cluster: scikit-learn is imported once,
     not once per case. The headline cases of every stage still run as real subprocesses.
     """
-    module = importlib.import_module(f"pipeline.{stage}")
+    module = importlib.import_module(f"pipeline.stages.{stage}")
     monkeypatch.chdir(workdir)
-    monkeypatch.setattr(sys, "argv", [f"pipeline.{stage}"])
+    monkeypatch.setattr(sys, "argv", [f"pipeline.stages.{stage}"])
     capsys.readouterr()
     code = 0
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import clustering
-from pipeline.errors import InputError
+from pipeline.lib import clustering
+from pipeline.lib.errors import InputError
 
 
 def blobs(n_per: int = 100, d: int = 6, distance: float = 20.0,
@@ -170,7 +170,7 @@ def test_summarize_counts():
 @pytest.mark.parametrize("whiten", [True, False])
 def test_saved_pca_arrays_project_like_the_pca(whiten):
     """pca_arrays → project is the fitted PCA's transform (pipeline.label relies on it)."""
-    from pipeline.clustering import fit_pca, pca_arrays, project
+    from pipeline.lib.clustering import fit_pca, pca_arrays, project
 
     rng = np.random.default_rng(0)
     rows = rng.normal(size=(200, 6)) * np.arange(1, 7) + 3

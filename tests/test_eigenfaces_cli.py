@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import faces as fc
+from pipeline.lib import faces as fc
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MPLBACKEND": "Agg"}
-    return subprocess.run([sys.executable, "-m", "pipeline.eigenfaces", *args], cwd=cwd, env=env,
+    module = "pipeline.eigenfaces" if args else "pipeline.stages.eigenfaces"  # the command, or the stage
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -118,7 +119,7 @@ def test_cli_writes_the_reconstruction_at_the_input_size(tmp_path, output):
 @pytest.mark.parametrize("args, fragments", [
     (["faces", "77.png", "o.png"], ["77.png", "faces"]),
     (["faces", "3.png", "o.xyz"], ["o.xyz", ".xyz"]),
-    (["faces", "3.png"], ["expected no arguments or 3, found 2"]),
+    (["faces", "3.png"], ["expected 3 arguments, found 2"]),
     (["missing", "3.png", "o.png"], ["missing", "expected a folder"]),
     (["small", "0.png", "o.png"], ["small", "k=5", "(3)"]),
     (["broken", "0.png", "o.png"], ["2.jpg", "readable image"]),

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import faces as fc
-from pipeline.errors import InputError
+from pipeline.lib import faces as fc
+from pipeline.lib.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ABERDEEN = REPO_ROOT.parent / "shared" / "data" / "aberdeen"

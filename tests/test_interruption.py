@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from pipeline.atomic import atomic_dir, atomic_path, save_json, save_npy
 from tiny_repo import Background, baseline, clone, commit_all, dvc, write_params
+
+from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
 
 EMBED_OUTPUTS = ("data/embed/codes.npy", "data/embed/visualization_codes.npy",
                  "data/embed/reconstructions.npy", "models/autoencoder.keras", "metrics/embed.json")

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-
 from tiny_repo import BIN, baseline, clone, environment
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,11 +11,11 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import PAIR_HEADER, write_competition
 from PIL import Image
 
-from conftest import PAIR_HEADER, write_competition
-from pipeline import layout
-from pipeline.errors import InputError
+from pipeline.lib import layout
+from pipeline.lib.errors import InputError
 
 
 def solid(colour, size=(32, 32), mode="RGB") -> Image.Image:

@@ -13,10 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
 from PIL import Image
-
 from tiny_repo import PROJECT, baseline, clone, dvc
 
 UPSTREAM = ("demo", "prepare", "embed", "hog")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline import predict
+from pipeline.lib import submission as predict
 
 # Five images: 1, 2 and 5 in cluster 0; 3 and 4 in cluster 1 (image numbers are 1-based).
 LABELS = np.array([0, 0, 1, 1, 0], dtype=np.int8)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.reduce import dims_for
+from pipeline.stages.reduce import dims_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ def run_reduce(tmp_path, n, d, pca):
                 rng.normal(size=(10, width)).astype(np.float32))
     pca = {"code_dims": min(d, n), "hog_dims": min(d, n), **pca}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "pca": pca}))
-    return subprocess.run([sys.executable, "-m", "pipeline.reduce"], cwd=tmp_path, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pipeline.stages.reduce"], cwd=tmp_path, capture_output=True,
                           text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
 
 

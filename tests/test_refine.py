@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 import yaml
 
-from pipeline import refine
-from pipeline.descriptors import HogConfig, descriptor_size, hog_descriptors
-from pipeline.errors import InputError
-from pipeline.refine import check_params
+from pipeline.lib.descriptors import HogConfig, descriptor_size, hog_descriptors
+from pipeline.lib.errors import InputError
+from pipeline.stages import refine
+from pipeline.stages.refine import check_params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -103,7 +102,7 @@ def test_refine_defaults_pass():
 
 # ---------------------------------------------------------------------------------- self-training
 def test_cross_fitted_classifier_learns_the_pseudo_labels():
-    from pipeline import autoencoder, selftrain
+    from pipeline.lib import autoencoder, selftrain
 
     autoencoder.make_deterministic(0)
     images, kind = faces_and_stripes(192)
@@ -142,15 +141,17 @@ def test_linear_scores_of_a_single_cluster_are_zero():
 
 
 def test_scores_are_summed_in_units_of_their_spread():
+    from pipeline.lib import selftrain
+
     linear = np.array([-2.0, 2.0])
-    scales = (refine.spread(linear), 1.0, 1.0)  # 2; the CNN's unit 1
-    assert refine.combine(linear, np.zeros(2), scales).tolist() == [-1.0, 1.0]
-    assert refine.combine(np.array([4.0]), np.zeros(1), scales).tolist() == [2.0]  # in the same unit
-    assert refine.spread(np.zeros(3)) == 1.0  # no spread: unchanged
-    assert refine.combine(np.zeros(3), np.zeros(3), (refine.spread(np.zeros(3)), 1.0, 1.0)).tolist() == [0.0] * 3
+    scales = (selftrain.spread(linear), 1.0, 1.0)  # 2; the CNN's unit 1
+    assert selftrain.combine(linear, np.zeros(2), scales).tolist() == [-1.0, 1.0]
+    assert selftrain.combine(np.array([4.0]), np.zeros(1), scales).tolist() == [2.0]  # in the same unit
+    assert selftrain.spread(np.zeros(3)) == 1.0  # no spread: unchanged
+    assert selftrain.combine(np.zeros(3), np.zeros(3), (selftrain.spread(np.zeros(3)), 1.0, 1.0)).tolist() == [0.0] * 3
     # both views weigh alike in their own units, and the sign follows the cluster names
-    assert refine.combine(np.array([4.0]), np.array([-8.0]), (2.0, 4.0, 1.0)).tolist() == [0.0]
-    assert refine.combine(np.array([4.0]), np.array([4.0]), (2.0, 4.0, -1.0)).tolist() == [-3.0]
+    assert selftrain.combine(np.array([4.0]), np.array([-8.0]), (2.0, 4.0, 1.0)).tolist() == [0.0]
+    assert selftrain.combine(np.array([4.0]), np.array([4.0]), (2.0, 4.0, -1.0)).tolist() == [-3.0]
 
 
 @pytest.mark.parametrize("changes", [{"rounds": 0}, {"rounds": 3, "min_images": 6}],
@@ -163,7 +164,7 @@ def test_clusters_pass_through_without_tensorflow(tmp_path, changes):
     np.save(tmp_path / "data/cluster/visualization_labels.npy", shown)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "refine": {**REFINE, **changes}}))
     code = ("import sys, runpy; sys.argv = ['refine']; "
-            "from pipeline import refine; refine.main([]); print('tensorflow' in sys.modules)")
+            "from pipeline.stages import refine; refine.main([]); print('tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr

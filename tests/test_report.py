@@ -21,8 +21,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from pipeline import reporting
-from pipeline.errors import InputError
+from pipeline.lib import reporting
+from pipeline.lib.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH, EPOCH_DATE = "1600000000", "2020-09-13"  # SOURCE_DATE_EPOCH and its UTC date
@@ -116,7 +116,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 def run_stage(root: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": EPOCH}
-    return subprocess.run([sys.executable, "-m", "pipeline.report"], cwd=root, env=env,
+    return subprocess.run([sys.executable, "-m", "pipeline.stages.report"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

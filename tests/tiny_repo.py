@@ -1,7 +1,7 @@
 """A throw-away copy of the project as its own git + DVC repository, run on tiny params.
 
 Used by the end-to-end, determinism and interruption tests. Never touches the real checkout:
-the project's tracked files (and any pipeline/*.py, committed or not) are copied into a
+the project's files (tracked, or new and not ignored by git) are copied into a
 temporary folder, minus everything dvc.yaml declares as an output and dvc.lock, so every file
 a test finds there was written by the run under test.
 
@@ -78,9 +78,10 @@ def declared_outputs(dvc_yaml: Path) -> list[str]:
 
 
 def project_files() -> list[str]:
-    tracked = subprocess.run(["git", "-C", str(PROJECT), "ls-files", "-z"], check=True,
-                             capture_output=True).stdout.decode().split("\0")
-    files = {f for f in tracked if f} | {f"pipeline/{p.name}" for p in (PROJECT / "pipeline").glob("*.py")}
+    # tracked files, and new ones git does not ignore (work in progress is tested as it is)
+    listed = subprocess.run(["git", "-C", str(PROJECT), "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], check=True, capture_output=True).stdout.decode()
+    files = {f for f in listed.split("\0") if f}
     outputs = declared_outputs(PROJECT / "dvc.yaml")
     return sorted(
         f for f in files

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import drawing
-from pipeline.atomic import save_figure
-from pipeline.layout import visualization_truth
-from pipeline.stage import main_guard
+from pipeline.lib import drawing
+from pipeline.lib.atomic import save_figure
+from pipeline.lib.errors import main_guard
+from pipeline.lib.layout import visualization_truth
 
 OUT = Path("plots")
 

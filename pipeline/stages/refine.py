@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import clustering
-from pipeline.atomic import atomic_path, save_json, save_npy
-from pipeline.errors import InputError
-from pipeline.stage import load_params, main_guard
+from pipeline.lib import clustering
+from pipeline.lib.atomic import atomic_path, save_json, save_npy
+from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.params import load_params
 
 PREPARED = Path("data/prepared")
 REDUCE = Path("data/reduce")
@@ -86,21 +86,6 @@ def linear_scores(components: np.ndarray, labels: np.ndarray, visualization: np.
             np.append(model.coef_[0], model.intercept_[0]))
 
 
-def spread(scores: np.ndarray) -> float:
-    """The unit a view's scores are summed in: their standard deviation over the images (1 if 0)."""
-    return float(np.std(scores)) or 1.0
-
-
-def combine(linear: np.ndarray, cnn: np.ndarray, scales) -> np.ndarray:
-    """The summed score, label 1 where > 0: sign × (linear / its spread + cnn / its spread).
-
-    ``scales``: (the linear view's spread, the CNN's spread, sign), as refine saves them in
-    data/refine/model/scales.npy for pipeline.label, which labels new images with this too.
-    """
-    linear_scale, cnn_scale, sign = (float(value) for value in scales)
-    return (sign * (linear / linear_scale + cnn / cnn_scale)).astype(np.float32)
-
-
 def main(argv: list[str]) -> None:
     params = load_params("refine")
     check_params(params)
@@ -119,7 +104,7 @@ def main(argv: list[str]) -> None:
               f"too few to self-train on; the clusters are kept")
         rounds = 0
     if rounds:
-        from pipeline import autoencoder, selftrain  # TensorFlow: only when there is a round to run
+        from pipeline.lib import autoencoder, selftrain  # TensorFlow: only when there is a round to run
 
         autoencoder.make_deterministic(seed)
         images = np.load(PREPARED / "images.npy")
@@ -135,8 +120,8 @@ def main(argv: list[str]) -> None:
         with clustering.one_thread():
             linear, linear_shown, linear_model = linear_scores(
                 components, labels, visualization_components, float(params["linear_c"]), seed)
-        scales = np.array([spread(linear), spread(cnn), 1.0])
-        scores = (combine(linear, cnn, scales), combine(linear_shown, cnn_shown, scales))
+        scales = np.array([selftrain.spread(linear), selftrain.spread(cnn), 1.0])
+        scores = (selftrain.combine(linear, cnn, scales), selftrain.combine(linear_shown, cnn_shown, scales))
         raw = (scores[0] > 0).astype(np.int8)
         new, visualization_labels = clustering.align(raw, (scores[1] > 0).astype(np.int8))
         if not np.array_equal(new, raw):  # the names were swapped: so are the scores' signs
@@ -152,7 +137,7 @@ def main(argv: list[str]) -> None:
               f"{100 * linear_accuracy[name]:.2f} %, both {100 * accuracy[name]:.2f} % of visualization "
               f"right; {relabelled[name]} images relabelled ({time.perf_counter() - started:.0f} s)")
     if rounds:
-        from pipeline.autoencoder import save_model
+        from pipeline.lib.autoencoder import save_model
 
         for fold, classifier in enumerate(models, start=1):
             with atomic_path(OUT / "model" / f"classifier_fold{fold}.keras") as tmp:

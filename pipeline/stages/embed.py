@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.arrays import NpyWriter, iter_npy_chunks, read_rows
-from pipeline.atomic import atomic_path, save_json, save_npy
-from pipeline.autoencoder_config import AutoencoderConfig
-from pipeline.stage import load_params, main_guard
+from pipeline.lib.arrays import NpyWriter, iter_npy_chunks, read_rows
+from pipeline.lib.atomic import atomic_path, save_json, save_npy
+from pipeline.lib.autoencoder_config import AutoencoderConfig
+from pipeline.lib.errors import main_guard
+from pipeline.lib.params import load_params
 
 PREPARED = Path("data/prepared")
 OUT = Path("data/embed")
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> None:
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
 
-    from pipeline import autoencoder as ae
+    from pipeline.lib import autoencoder as ae
 
     started = time.perf_counter()
     ae.make_deterministic(seed)
@@ -62,7 +63,7 @@ def main(argv: list[str]) -> None:
         train = np.asarray(images)
     print(f"embed: training on {len(train)} of {len(images)} images, {config.epochs} epochs")
 
-    from pipeline.distribute import distribution_strategy
+    from pipeline.lib.distribute import distribution_strategy
 
     with distribution_strategy(config.distribution).scope():  # several GPUs: mirrored replicas
         autoencoder, encoder = ae.build_autoencoder(config)

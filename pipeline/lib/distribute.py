@@ -23,8 +23,8 @@ GPUs are visible.
 
 from __future__ import annotations
 
-from pipeline.autoencoder_config import DISTRIBUTIONS
-from pipeline.errors import InputError
+from pipeline.lib.autoencoder_config import DISTRIBUTIONS
+from pipeline.lib.errors import InputError
 
 
 def visible_gpus() -> list[str]:

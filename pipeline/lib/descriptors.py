@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.errors import InputError
+from pipeline.lib.errors import InputError
 
 CHUNK = 4096  # images per chunk: progress granularity, and all that is held in memory at once
 
@@ -61,7 +61,7 @@ def hog_descriptors(images, config: HogConfig, out=None, *, progress: bool = Tru
     from skimage.color import rgb2gray
     from skimage.feature import hog
 
-    from pipeline.arrays import map_chunks
+    from pipeline.lib.arrays import map_chunks
 
     size = descriptor_size(config)
     if out is None:

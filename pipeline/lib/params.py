@@ -1,15 +1,13 @@
-"""What every stage script shares: reading params.yaml and turning user errors into one line."""
+"""Reading params.yaml: one section per stage, plus the shared ``seed``."""
 
 from __future__ import annotations
 
-import re
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
-from pipeline.errors import InputError
+from pipeline.lib.errors import InputError
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -48,28 +46,3 @@ def load_params(section: str | None = None, path: str | Path = PARAMS_FILE) -> d
     values = dict(params[section] or {})
     values.setdefault("seed", seed)
     return values
-
-
-def one_line(message: object) -> str:
-    """``message`` on one line: line breaks (and the spaces around them) become one space."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", str(message).strip())
-
-
-def main_guard(main: Callable[[list[str]], None]) -> None:
-    """Run ``main(sys.argv[1:])``; a user's mistake becomes one line on stderr and exit status 2.
-
-    A missing input file (a stage run by hand before the stage that writes it) counts as one.
-    """
-    try:
-        main(sys.argv[1:])
-    except InputError as error:
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        sys.exit(2)
-    except FileNotFoundError as error:
-        name = error.filename if error.filename is not None else one_line(error)
-        print(f"error: {name}: expected an input file, found nothing (run the stages before this "
-              f"one first: dvc repro)", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted: no output of this stage was written", file=sys.stderr)
-        sys.exit(130)

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from pipeline.errors import InputError
+from pipeline.lib.errors import InputError
 
 IMAGE_SHAPE = (32, 32, 3)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
-from pipeline.errors import InputError
+from pipeline.lib.errors import InputError
 
 MAX_BLOCKS = 5  # each stride-2 block halves 32×32: five of them reach 1×1
 DISTRIBUTIONS = ("auto", "none", "mirrored")  # embed.distribution: see pipeline.distribute

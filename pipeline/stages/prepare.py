@@ -12,11 +12,11 @@ import contextlib
 import time
 from pathlib import Path
 
-from pipeline import layout
-from pipeline.arrays import NpyWriter
-from pipeline.atomic import atomic_path, save_json, save_npy
-from pipeline.errors import InputError
-from pipeline.stage import load_params, main_guard
+from pipeline.lib import layout
+from pipeline.lib.arrays import NpyWriter
+from pipeline.lib.atomic import atomic_path, save_json, save_npy
+from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.params import load_params
 
 OUT = Path("data/prepared")
 

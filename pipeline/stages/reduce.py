@@ -19,10 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pipeline import arrays, clustering
-from pipeline.atomic import save_json, save_npy
-from pipeline.errors import InputError
-from pipeline.stage import load_params, main_guard
+
+from pipeline.lib import arrays, clustering
+from pipeline.lib.atomic import save_json, save_npy
+from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.params import load_params
 
 VIEWS = {  # view name → (its pca.<name>_dims key, the images' file, visualization's file)
     "codes": ("code_dims", Path("data/embed/codes.npy"), Path("data/embed/visualization_codes.npy")),

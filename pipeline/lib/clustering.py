@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline import arrays
-from pipeline.errors import InputError
+from pipeline.lib import arrays
+from pipeline.lib.errors import InputError
 
 if TYPE_CHECKING:
     from sklearn.decomposition import PCA

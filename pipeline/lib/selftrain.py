@@ -87,3 +87,18 @@ def cross_fit_scores(images: np.ndarray, labels: np.ndarray, visualization: np.n
 def score(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """A classifier's logits for (n, 32, 32, 3) uint8 ``images``: (n,) float32."""
     return model.predict(_pixels(images), batch_size=1024, verbose=0)[:, 0].astype(np.float32)
+
+
+def spread(scores: np.ndarray) -> float:
+    """The unit a view's scores are summed in: their standard deviation over the images (1 if 0)."""
+    return float(np.std(scores)) or 1.0
+
+
+def combine(linear: np.ndarray, cnn: np.ndarray, scales) -> np.ndarray:
+    """The summed score, label 1 where > 0: sign × (linear / its spread + cnn / its spread).
+
+    ``scales``: (the linear view's spread, the CNN's spread, sign), as refine saves them in
+    data/refine/model/scales.npy for pipeline.label, which labels new images with this too.
+    """
+    linear_scale, cnn_scale, sign = (float(value) for value in scales)
+    return (sign * (linear / linear_scale + cnn / cnn_scale)).astype(np.float32)

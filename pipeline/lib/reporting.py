@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError
-from pipeline.stage import load_params
+from pipeline.lib.errors import InputError
+from pipeline.lib.params import load_params
 
 PARAM_SECTIONS = ("embed", "hog", "pca", "cluster", "refine", "eigenfaces")
 METRICS = {  # file → the stage that writes it (named in the error when it is missing)

@@ -90,3 +90,51 @@ def curve_figure(steps: np.ndarray, values: np.ndarray, ylabel: str, title: str)
     axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+# ------------------------------------------------------------------------------------ eigenfaces
+FACE_PANEL_INCHES = 2.0
+
+
+def _face_panel(axis, image: np.ndarray, title: str) -> None:
+    # Small faces (25×25) are blown up with nearest-neighbour; big ones are smoothed when shrunk.
+    small = max(image.shape[:2]) < FACE_PANEL_INCHES * plt.rcParams["figure.dpi"]
+    axis.imshow(image, interpolation="nearest" if small else "antialiased")
+    axis.set_title(title, fontsize=9)
+
+
+def face_grid(panels: list[list[tuple[np.ndarray, str]]]):
+    """A figure of face panels: ``panels`` holds rows of (uint8 (h, w, 3) image, title) pairs."""
+    rows, columns = len(panels), max(len(row) for row in panels)
+    figure, axes = plt.subplots(rows, columns, squeeze=False,
+                                figsize=(columns * FACE_PANEL_INCHES, rows * (FACE_PANEL_INCHES + 0.3)))
+    for axis in axes.flat:
+        axis.set_axis_off()
+    for r, row in enumerate(panels):
+        for c, (image, title) in enumerate(row):
+            _face_panel(axes[r, c], image, title)
+    figure.tight_layout()
+    return figure
+
+
+def eigenface_figures(mean: np.ndarray, eigenfaces: list[np.ndarray], shares: np.ndarray,
+                      originals: np.ndarray, rebuilt: np.ndarray, names: list[str], k: int) -> dict:
+    """The three eigenfaces pictures, by file name: the mean face; the top eigenfaces with their
+    share (%); each chosen face above its rebuild from the top ``k`` (at most 6 per row pair).
+
+    ``mean`` (h, w, 3) float; ``eigenfaces`` k display-ready uint8 images; ``originals`` and
+    ``rebuilt`` (m, h, w, 3) uint8 with m = len(names).
+    """
+    mean_image = np.clip(np.rint(mean), 0, 255).astype(np.uint8)
+    columns = min(len(names), 6)
+    pairs = []
+    for start in range(0, len(names), columns):
+        chosen = range(start, min(start + columns, len(names)))
+        pairs.append([(originals[j], names[j]) for j in chosen])
+        pairs.append([(rebuilt[j], f"{names[j]}, k={k}") for j in chosen])
+    return {
+        "mean_face.png": face_grid([[(mean_image, "mean face")]]),
+        "eigenfaces.png": face_grid([[(face, f"#{i + 1}: {shares[i]:.1f} %")
+                                      for i, face in enumerate(eigenfaces)]]),
+        "reconstructions.png": face_grid(pairs),
+    }

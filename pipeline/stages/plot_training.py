@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import drawing
-from pipeline.atomic import save_figure
-from pipeline.stage import main_guard
+from pipeline.lib import drawing
+from pipeline.lib.atomic import save_figure
+from pipeline.lib.errors import main_guard
 
 OUT = Path("plots")
 LOSS_TSV = Path("dvclive/embed/plots/metrics/train/loss.tsv")

@@ -18,7 +18,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from pipeline.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
+from pipeline.lib.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
 
 
 def make_deterministic(seed: int) -> None:
@@ -98,7 +98,7 @@ def encode(encoder: keras.Model, images, out, *, batch_size: int = 1024,
     ``write(chunk)`` and ``len()`` (:class:`pipeline.arrays.NpyWriter`). Returns ``out``.
     Only one chunk of images and of codes is in memory at a time.
     """
-    from pipeline.arrays import map_chunks
+    from pipeline.lib.arrays import map_chunks
 
     def codes_of(pixels):
         batch = np.asarray(pixels, dtype=np.float32) / 255.0

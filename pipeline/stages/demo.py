@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from pipeline.atomic import atomic_dir
-from pipeline.stage import load_params, main_guard
+from pipeline.lib.atomic import atomic_dir
+from pipeline.lib.errors import main_guard
+from pipeline.lib.params import load_params
 
 OUT = Path("data/demo")
 

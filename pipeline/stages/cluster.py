@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import arrays, clustering
-from pipeline.atomic import save_json, save_npy
-from pipeline.errors import InputError
-from pipeline.stage import load_params, main_guard
+from pipeline.lib import arrays, clustering
+from pipeline.lib.atomic import save_json, save_npy
+from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.params import load_params
 
 REDUCE = Path("data/reduce")
 OUT = Path("data/cluster")

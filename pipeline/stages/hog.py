@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.arrays import NpyFile, NpyWriter, iter_npy_chunks
-from pipeline.atomic import atomic_path, save_npy
-from pipeline.descriptors import HogConfig, descriptor_size, hog_descriptors
-from pipeline.stage import load_params, main_guard
+from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks
+from pipeline.lib.atomic import atomic_path, save_npy
+from pipeline.lib.descriptors import HogConfig, descriptor_size, hog_descriptors
+from pipeline.lib.errors import main_guard
+from pipeline.lib.params import load_params
 
 PREPARED = Path("data/prepared")
 OUT = Path("data/hog")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import reporting
-from pipeline.atomic import save_text
-from pipeline.stage import main_guard
+from pipeline.lib import reporting
+from pipeline.lib.atomic import save_text
+from pipeline.lib.errors import main_guard
 
 OUT = Path("reports")
 
