@@ -1,7 +1,7 @@
 """The `report` stage: every number it shows comes from the run's files, the HTML is self-contained.
 
 A fake run (metrics with distinctive numbers, tiny PNGs, params.yaml) is built in tmp_path; the
-core (pipeline.reporting) and the stage script (python -m pipeline.report) are run on it.
+core (pipeline.lib.reporting) and the stage script (python -m pipeline.stages.report) are run on it.
 """
 
 from __future__ import annotations
@@ -421,21 +421,27 @@ def test_optional_keys_may_be_missing(tmp_path: Path):
     assert sorted(shown - allowed_numbers(params, metrics)) == []
 
 
-def test_placement_follows_the_better_matching():
-    swapped = {"visualization_accuracy": 0.65,
-               "visualization_confusion": {"A": {"0": 60, "1": 40}, "B": {"0": 90, "1": 10}}}
-    text = " ".join(reporting.placement("m", swapped))
-    assert "cluster 1 is matched with dataset A and cluster 0 with dataset B (the swap" in text
+def test_placement_follows_the_better_matching(tmp_path: Path):
+    metrics = json.loads(json.dumps(METRICS))
+    cluster = metrics["metrics/cluster.json"]
+    cluster["visualization_accuracy"] = 0.65  # swapped: cluster 1 is dataset A
+    cluster["visualization_confusion"] = {"A": {"0": 60, "1": 40}, "B": {"0": 90, "1": 10}}
+    cluster["alternative"]["visualization_accuracy"] = 0.515  # collapsed into cluster 0
+    cluster["alternative"]["visualization_confusion"] = {"A": {"0": 100, "1": 0}, "B": {"0": 97, "1": 3}}
+    report = reporting.gather(make_run(tmp_path, metrics), today=TODAY)
+    swapped, collapsed = report.clustering.methods
+    assert swapped.swapped and [h.home for h in swapped.halves] == ["1", "0"]
+    assert not collapsed.swapped and collapsed.collapsed == [("0", "197")]
+    text = " ".join(visible_text(reporting.render_html(report)).split())
+    assert "kmeans : cluster 1 is matched with dataset A and cluster 0 with dataset B (the swap" in text
     assert ("60 of the 100 images of dataset A (the first half) were put in cluster 0 with 90 of "
             "dataset B") in text
     assert "10 of the 100 images of dataset B (the second half) were put in cluster 1" in text
     assert "In all, 70 of the 200 images are on the wrong side, hence the accuracy of 65.00 %" in text
-    collapsed = {"visualization_accuracy": 0.515,
-                 "visualization_confusion": {"A": {"0": 100, "1": 0}, "B": {"0": 97, "1": 3}}}
-    text = " ".join(reporting.placement("m", collapsed))
     assert "All 100 images of dataset A (the first half) are in cluster 0." in text
     assert "97 of the 100 images of dataset B (the second half) were put in cluster 0 with all 100" in text
     assert "Cluster 0 holds 197 of the 200 images" in text
+    assert "kmeans separates the two datasets better than gmm (65.00 % against 51.50 %)" in text
 
 
 @pytest.mark.parametrize("name, key", [

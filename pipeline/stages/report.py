@@ -1,10 +1,11 @@
 """Stage `report`: the homework report, regenerated from this run's metrics, params and plots.
 
-    python -m pipeline.report         (params: seed, data.dir, embed, pca, cluster, eigenfaces)
+    python -m pipeline.stages.report  (params: seed, data.dir, embed, hog, pca, cluster, refine, eigenfaces)
 
-Writes reports/report.html (self-contained: pictures embedded, opens offline, prints on A4) and
-reports/report.md (for GitHub: pictures linked as ../plots/…). The date shown is today's in UTC,
-or that of $SOURCE_DATE_EPOCH when set. The work is done in pipeline.reporting.
+Writes reports/report.md (for GitHub: pictures linked as ../plots/…) and reports/report.html (that
+Markdown rendered as one self-contained page: pictures embedded, opens offline, prints on A4).
+The date shown is today's in UTC, or that of $SOURCE_DATE_EPOCH when set. pipeline.lib.reporting
+gathers the numbers; the wording is the template pipeline/lib/report/report.md.j2.
 """
 
 from __future__ import annotations
