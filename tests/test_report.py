@@ -7,6 +7,7 @@ core (pipeline.lib.reporting) and the stage script (python -m pipeline.stages.re
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -23,6 +24,7 @@ from PIL import Image
 
 from pipeline.lib import reporting
 from pipeline.lib.errors import InputError
+from pipeline.lib.report import render as render_module
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCH, EPOCH_DATE = "1600000000", "2020-09-13"  # SOURCE_DATE_EPOCH and its UTC date
@@ -461,3 +463,160 @@ def test_missing_file_is_an_input_error_in_the_core(run_dir: Path):
     (run_dir / "metrics/predict.json").unlink()
     with pytest.raises(InputError, match=r"^metrics/predict.json: not found: .*stage 'predict'"):
         reporting.gather(run_dir, today=TODAY)
+
+
+# ------------------------------------------------------------------- the gathered data
+def plain(value) -> bool:
+    """Whether ``value`` is plain data: strings, flags, None, and lists, tuples, dicts and
+    dataclasses of them."""
+    if dataclasses.is_dataclass(value):
+        return all(plain(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if isinstance(value, (list, tuple)):
+        return all(plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and plain(v) for k, v in value.items())
+    return value is None or isinstance(value, (str, bool))
+
+
+def test_gather_formats_every_number_once(run_dir: Path):
+    report = reporting.gather(run_dir, today=TODAY)
+    assert report.generated == TODAY.isoformat()
+    assert plain(dataclasses.replace(report, pictures={}))
+    run = report.run
+    assert (run.data_dir, run.images, run.pairs, run.visualization_images, run.half, run.seed) == (
+        "inputs/competition", "4,321", "98,765", "246", "123", "4242")
+    assert run.params["eigenfaces"] == ["dir: inputs/faces", "k: 4", "rebuild: [face_a.png, face_b.png]"]
+    assert list(run.params) == ["embed", "hog", "pca", "cluster", "refine", "eigenfaces"]
+
+    faces = report.faces
+    assert (faces.dir, faces.faces, faces.height, faces.width, faces.k) == (
+        "inputs/faces", "415", "61", "57", "4")
+    assert faces.shares[0] == reporting.Share("1", "12.3 %", "21.0 %")
+    assert faces.shares[3] == reporting.Share("4", "3.1 %", "3.0 %")  # 3.15 and 2.96, one decimal
+    assert (faces.total_share, faces.total_variance) == ("27.8 %", "41.1 %")
+    assert faces.rmse == [("face_a.png", "17.7"), ("face_b.png", "23.5")]
+
+    clustering = report.clustering
+    kmeans, gmm = clustering.methods
+    assert (kmeans.role, kmeans.name, kmeans.accuracy, kmeans.sizes) == (
+        "cluster.method", "kmeans", "74.39 %", ("2,101", "2,220"))
+    assert (gmm.role, gmm.name, gmm.accuracy) == ("cluster.alternative", "gmm", "56.50 %")
+    assert (clustering.better, clustering.worse) == (kmeans, gmm)
+    a, b = kmeans.halves
+    assert (a.in_clusters, a.home, a.stay, a.away_cluster, a.away, a.joined) == (
+        ("100", "23"), "0", "100", "1", "23", "83")
+    assert (b.size, b.away, b.joined, b.joined_all) == ("123", "40", "100", False)
+    assert (kmeans.wrong, kmeans.total, kmeans.swapped, kmeans.collapsed) == ("63", "246", False, [])
+    assert (clustering.dims, clustering.explained_variance, clustering.share_same, clustering.pairs) == (
+        "37", "87.7 %", "41.2 %", "98,765")
+    assert (clustering.whiten, clustering.code_size, clustering.n_init, clustering.minibatch) == (
+        True, "77", "11", False)
+
+    training = report.self_training
+    assert (training.rounds, training.accuracy, training.start) == ("2", "81.71 %", "74.39 %")
+    assert training.steps == [reporting.Step("round 1", "69.11 %", "75.20 %", "79.27 %", "313"),
+                              reporting.Step("round 2", "71.95 %", "77.24 %", "81.71 %", "58")]
+
+    auto = report.autoencoder
+    assert (auto.reconstruction_loss, auto.final_training_loss) == ("0.01235", "0.009877")
+    assert (auto.total, auto.encoder, auto.decoder) == ("23,016", "13,017", "9,999")
+    assert (auto.epochs, auto.batch_size, auto.train_images, auto.flip) == ("13", "96", "3,210", False)
+    assert auto.layers[2] == reporting.Layer("code", "Dense", "(None, 77)", "12,345")
+
+    assert {key: (p.path, p.width, p.height) for key, p in report.pictures.items()} == {
+        key: (path, *PNGS[path]) for key, (path, _) in reporting.PICTURES.items()}
+
+
+def test_equal_accuracies_are_a_tie(tmp_path: Path):
+    metrics = json.loads(json.dumps(METRICS))
+    cluster = metrics["metrics/cluster.json"]
+    cluster["alternative"]["visualization_accuracy"] = cluster["visualization_accuracy"]
+    report = reporting.gather(make_run(tmp_path, metrics), today=TODAY)
+    assert report.clustering.better is None and report.clustering.worse is None
+    assert "Both methods reach the same accuracy on this run." in reporting.render_markdown(report)
+
+
+# ------------------------------------------------------------------------------ escaping
+EVIL = "</p><script>alert(1)</script> | *x* `y`"
+EVIL_LINES = (EVIL + "\n\n# heading\n| cell | <http://x> [link](http://x) ![i](x.png) <b>b</b> &lt; "
+              "_u_ ~~s~~ $m$ \\")
+
+
+class Elements(HTMLParser):
+    """Every element of an HTML page, in order: [(tag, attributes), …]."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.elements = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, attrs))
+
+
+def named_run(root: Path, data_dir: str, name: str) -> Path:
+    """The test run with ``data_dir`` as data.dir and ``name`` as every other name from the files."""
+    params, metrics = json.loads(json.dumps(PARAMS)), json.loads(json.dumps(METRICS))
+    params["data"]["dir"] = data_dir
+    params["eigenfaces"]["dir"] = name
+    params["eigenfaces"]["rebuild"] = [name, "a|b.png"]
+    eigen = metrics["metrics/eigenfaces.json"]
+    eigen["reconstruction_rmse"] = {name: 17.654, "a|b.png": 23.456}
+    metrics["metrics/cluster.json"]["alternative"]["method"] = name
+    arch = metrics["data/embed/architecture.json"]
+    arch["optimizer"] = name
+    arch["layers"][1]["name"] = name
+    arch["layers"][1]["type"] = name
+    root.mkdir()
+    return make_run(root, metrics, params)
+
+
+def test_text_from_the_files_cannot_add_markup(tmp_path: Path):
+    page, markdown = render(named_run(tmp_path / "evil", EVIL, EVIL_LINES))
+    plain_page, plain_markdown = render(named_run(tmp_path / "plain", "data", "name"))
+    one_line = " ".join(EVIL_LINES.split())
+    # The HTML has the same elements, with the same attributes, as with harmless names.
+    assert Elements(page).elements == Elements(plain_page).elements
+    assert "<script" not in page and "<b>" not in page
+    rows = dict(r for r in table(page, "Item")[1:])
+    assert rows["Data folder"] == f"{EVIL} (data.dir)"
+    assert rows["Face folder"].startswith(f"{one_line} (eigenfaces.dir)")
+    assert f"rebuild: [{one_line}, a|b.png]" in rows["Parameters eigenfaces"]
+    assert [r[0] for r in table(page, "Face")[1:]] == [one_line, "a|b.png"]
+    assert table(page, "Layer")[2][:2] == [one_line, one_line]
+    assert [r[0] for r in table(page, "Method", "Clustering")[1:]] == [
+        "kmeans (cluster.method)", f"{one_line} (cluster.alternative)"]
+    text = " ".join(visible_text(page).split())
+    assert f"A PCA of the 415 face images of {one_line} : each image" in text
+    assert f"optimizer: {one_line}; 13 epochs" in text
+    assert f"better than {one_line} (74.39 %" in text
+    # The Markdown has the same lines and tables, each row with its header's cells, and GitHub's
+    # rules (as markdown-it implements them) read the names back as they are.
+    assert markdown.count("\n") == plain_markdown.count("\n")
+    tables = Tables(render_module.MARKDOWN_IT.render(markdown)).tables
+    plain_tables = Tables(render_module.MARKDOWN_IT.render(plain_markdown)).tables
+    assert [[len(row) for row in t["rows"]] for t in tables] == [
+        [len(row) for row in t["rows"]] for t in plain_tables]
+    assert dict(r for r in tables[0]["rows"][1:])["Data folder"] == f"{EVIL} (data.dir)"
+    assert Elements(render_module.MARKDOWN_IT.render(markdown)).elements == Elements(
+        render_module.MARKDOWN_IT.render(plain_markdown)).elements
+
+
+@pytest.mark.parametrize("text", ["`", "``x``", "a`b", " a ", "a|b", "\\", "x\\|y",
+                                  "*_[x](y)<b>&amp;~$#!", "two\nlines", "\x00"])
+def test_code_spans_and_text_show_their_text_in_tables_and_prose(text: str):
+    shown = " ".join(text.replace("\x00", "\ufffd").split()) if text.strip() else text.strip()
+    code, escaped = render_module.code(text), render_module.escape(text)
+    markdown = render_module.place_pipes(f"| h | h |\n| --- | --- |\n| {code} | {escaped} |\n\n"
+                                         f"{code} and {escaped}\n")
+    html_page = render_module.MARKDOWN_IT.render(markdown)
+    [[_, cells]] = [t["rows"] for t in Tables(html_page).tables]
+    assert cells == [shown, shown]
+    prose = re.search(r"<p>(.*)</p>", html_page, flags=re.S).group(1)
+    assert html.unescape(re.sub(r"<[^>]+>", "", prose)) == f"{shown} and {shown}"
+    assert prose.count("<code>") == (1 if shown else 0) and "<b>" not in html_page
+
+
+def test_markdown_is_rendered_with_raw_html_off():
+    page = render_module.MARKDOWN_IT.render("<script>alert(1)</script>\n\ntext <b>bold</b>\n")
+    assert "<script" not in page and "<b>" not in page and "&lt;b&gt;" in page
