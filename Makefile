@@ -5,14 +5,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 COMPETITION ?= ml2019spring-hw7
-MESSAGE ?= submitted with make submit
+# make data's folder: outside the repository, since the data is Kaggle's and never ours to push
+DATA ?= ../$(COMPETITION)
+# make submit's message; empty: the experiment, the commit and the headline metric
+MESSAGE ?=
 PYTEST_ARGS ?=
+# $(call quote,TEXT): TEXT as one single-quoted shell word, whatever quotes it holds (MESSAGE is
+# passed as $(value MESSAGE): a `$` in it stays a `$`)
+quote = '$(subst ','\'',$(1))'
 
 # Stage commands in dvc.yaml say `python`: make it the venv's.
 export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-slow submit bench clean-venv
+.PHONY: run test test-slow data submit scores bench clean-venv
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +32,7 @@ run: $(STAMP)
 	@echo "metrics:     metrics/*.json                (dvc metrics show)"
 	@echo "plots:       plots/*.png, plots/eigenfaces/*.png  (dvc plots show)"
 	@echo "report:      reports/report.html, reports/report.md"
-	@echo "real data:   dvc exp run -S data.dir=/path/to/competition-folder"
+	@echo "real data:   make data   (downloads the competition, then prints the dvc exp run to train on it)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -41,11 +47,21 @@ bench: $(STAMP)
 	status=0; for script in bench/*.py; do case $$script in */record.py|*/__init__.py|*/_*) ;; \
 		*) $(BIN)/python -m bench.$$(basename $$script .py) || status=1;; esac; done; exit $$status
 
-# Upload the current submission with the Kaggle CLI (needs ~/.kaggle/kaggle.json).
+# Kaggle (pipeline/kaggle.py runs the venv's kaggle CLI). Credentials as the CLI reads them:
+# KAGGLE_API_TOKEN or ~/.kaggle/access_token, else kaggle.json in ~/.kaggle ($KAGGLE_CONFIG_DIR)
+# or KAGGLE_USERNAME + KAGGLE_KEY. Without any, each target stops before calling Kaggle.
+# Download, unpack and check the competition into DATA (default ../$(COMPETITION)).
+data: $(STAMP)
+	$(BIN)/python -m pipeline.kaggle data --competition $(call quote,$(COMPETITION)) --dest $(call quote,$(DATA))
+
+# Check submissions/submission.csv (against DATA's test_case.csv if DATA exists), then upload it.
 submit: $(STAMP)
-	@test -f submissions/submission.csv || { echo "no submissions/submission.csv: run make run or dvc exp run first" >&2; exit 1; }
-	@test -x $(BIN)/kaggle || $(BIN)/python -m pip install --quiet kaggle==2.2.5
-	$(BIN)/kaggle competitions submit -c $(COMPETITION) -f submissions/submission.csv -m "$(MESSAGE)"
+	$(BIN)/python -m pipeline.kaggle submit --competition $(call quote,$(COMPETITION)) \
+		--data $(call quote,$(DATA)) --message $(call quote,$(value MESSAGE))
+
+# The competition's submissions and their public scores → submissions/kaggle_scores.csv.
+scores: $(STAMP)
+	$(BIN)/python -m pipeline.kaggle scores --competition $(call quote,$(COMPETITION))
 
 clean-venv:
 	rm -rf $(VENV)
