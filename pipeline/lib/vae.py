@@ -152,9 +152,10 @@ def report_units_loss(vae: keras.Model, images: np.ndarray, *, seed: int = 0, ba
     rng = np.random.default_rng(seed)
     total = 0.0
     for pixels in _batches(images, batch_size):
-        z_mean, z_log_var = heads.predict_on_batch(pixels)
+        # plain calls, not predict: a new model's predict would trace a new tf.function each time
+        z_mean, z_log_var = (ops.convert_to_numpy(t) for t in heads(pixels, training=False))
         epsilon = rng.standard_normal(z_mean.shape).astype(np.float32)
-        rebuilt = decoder.predict_on_batch(z_mean + np.exp(0.5 * z_log_var) * epsilon)
+        rebuilt = ops.convert_to_numpy(decoder(z_mean + np.exp(0.5 * z_log_var) * epsilon, training=False))
         per_image = report_reconstruction_loss(pixels, rebuilt) + kl_divergence(z_mean, z_log_var)
         total += float(ops.sum(per_image))
     return total / len(images)
