@@ -17,7 +17,7 @@ SMALL = AutoencoderConfig(filters=(4, 8), code_size=6, epochs=1, batch_size=4)
 def fresh(config: AutoencoderConfig = SMALL, seed: int = 0):
     keras.backend.clear_session()  # layer and optimizer auto-names restart, as in a new process
     ae.make_deterministic(seed)
-    return ae.build_autoencoder(config)
+    return ae.build_model(config)
 
 
 def images(n: int, seed: int = 0) -> np.ndarray:
@@ -107,14 +107,18 @@ def test_same_seed_same_weights_different_seed_different():
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
-def test_save_model_is_byte_reproducible_and_loads(tmp_path):
+@pytest.mark.parametrize("config", [SMALL, AutoencoderConfig(model="vae")], ids=["conv_ae", "vae"])
+def test_save_model_is_byte_reproducible_and_loads(tmp_path, config):
     saved = []
     for name in ("a.keras", "b.keras"):
-        autoencoder, _ = fresh()
+        autoencoder, encoder = fresh(config)
         ae.save_model(autoencoder, tmp_path / name)
         saved.append((tmp_path / name).read_bytes())
     assert saved[0] == saved[1]
-    loaded = keras.models.load_model(tmp_path / "a.keras")
+    loaded = keras.models.load_model(tmp_path / "a.keras")  # the VAE's custom layer is registered
     batch = images(2).astype(np.float32) / 255.0
     np.testing.assert_allclose(loaded.predict(batch, verbose=0), autoencoder.predict(batch, verbose=0),
+                               atol=1e-6)
+    # what label does with the loaded model: its encoder, for either kind
+    np.testing.assert_allclose(ae.encoder_of(loaded).predict(batch, verbose=0), encoder.predict(batch, verbose=0),
                                atol=1e-6)

@@ -1,9 +1,12 @@
-"""The convolutional autoencoder: a function from params to Keras models, and its training.
+"""The autoencoders: a function from params to Keras models, and their training.
 
-Only this module and the `embed` stage import TensorFlow; everything downstream reads the
-latent arrays they write.
+``embed.model`` chooses the convolutional autoencoder here (conv_ae) or the seed report's
+variational autoencoder (vae, :mod:`pipeline.lib.vae`); :func:`build_model` and the functions
+below serve both, so the `embed` stage does not branch on the choice. Only these modules and
+the stages that train or load models import TensorFlow; everything downstream reads the latent
+arrays they write.
 
-Shapes: images are (n, 32, 32, 3) uint8; codes are (n, code_size) float32.
+Shapes: images are (n, 32, 32, 3) uint8; codes are (n, config.latent_size) float32.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
+from pipeline.lib import vae  # noqa: E402 (also registers the VAE's layers for keras.models.load_model)
 from pipeline.lib.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
+
+CODE_LAYERS = ("code", "z_mean")  # the layer whose output is the code: conv_ae, vae
 
 
 def make_deterministic(seed: int) -> None:
@@ -59,6 +65,34 @@ def build_autoencoder(config: AutoencoderConfig) -> tuple[keras.Model, keras.Mod
     return autoencoder, encoder
 
 
+def build_model(config: AutoencoderConfig, seed: int | None = None) -> tuple[keras.Model, keras.Model]:
+    """Return (model, encoder) for ``config.model``, compiled; the encoder writes the codes.
+
+    conv_ae: :func:`build_autoencoder` (``seed`` unused); vae: :func:`pipeline.lib.vae.build_vae`,
+    whose encoder outputs z_mean and whose ``seed`` seeds the sampling noise (None: drawn from
+    the global seed of :func:`make_deterministic`). Both train with ``model.fit`` on
+    :func:`training_dataset`.
+    """
+    if config.model == "vae":
+        return vae.build_vae(config, seed)
+    return build_autoencoder(config)
+
+
+def encoder_of(model: keras.Model) -> keras.Model:
+    """The encoder inside a (loaded) model of either kind: images → codes (z_mean for the VAE)."""
+    names = {layer.name for layer in model.layers}
+    code = next(name for name in CODE_LAYERS if name in names)
+    return keras.Model(model.input, model.get_layer(code).output)
+
+
+def loss_description(config: AutoencoderConfig) -> str:
+    """The training loss of ``config.model`` in words, for architecture.json and the report."""
+    if config.model == "vae":
+        return ("32·32 × binary cross-entropy of the flattened image (pixels scaled to [0, 1]) "
+                "+ KL divergence of the 96-value code, mean per image")
+    return "mean squared error (pixels scaled to [0, 1])"
+
+
 def training_dataset(images: np.ndarray, config: AutoencoderConfig, seed: int) -> tf.data.Dataset:
     """(input, target) batches of float32 images in [0, 1]; flips apply to both alike."""
     data = tf.data.Dataset.from_tensor_slices(images)
@@ -90,11 +124,11 @@ def layer_table(model: keras.Model) -> list[dict]:
 
 def encode(encoder: keras.Model, images, out, *, batch_size: int = 1024,
            progress: bool = True, label: str = "encode") -> np.ndarray:
-    """Encode uint8 images into float32 codes (n, code_size), chunk by chunk, in order.
+    """Encode uint8 images into float32 codes (n, latent_size), chunk by chunk, in order.
 
     ``images``: an (n, 32, 32, 3) array, or an iterable of (k, 32, 32, 3) chunks (e.g.
     :func:`pipeline.arrays.iter_npy_chunks`, so a file of a million images is never mapped
-    into memory). ``out``: an (n, code_size) array filled in order, or a writer with
+    into memory). ``out``: an (n, latent_size) array filled in order, or a writer with
     ``write(chunk)`` and ``len()`` (:class:`pipeline.arrays.NpyWriter`). Returns ``out``.
     Only one chunk of images and of codes is in memory at a time.
     """
@@ -116,9 +150,25 @@ def reconstruct(autoencoder: keras.Model, images: np.ndarray) -> np.ndarray:
 
 
 def reconstruction_loss(autoencoder: keras.Model, images: np.ndarray, batch_size: int = 512) -> float:
-    """Mean squared error between ``images`` and their reconstructions, pixels scaled to [0, 1]."""
+    """Mean squared error between ``images`` and their reconstructions, pixels scaled to [0, 1].
+
+    The conv AE's compiled loss (for either model, use :func:`evaluation_metrics`).
+    """
     x = np.asarray(images, dtype=np.float32) / 255.0
     return float(autoencoder.evaluate(x, x, batch_size=batch_size, verbose=0))
+
+
+def evaluation_metrics(model: keras.Model, config: AutoencoderConfig, images: np.ndarray) -> dict:
+    """Metrics of a trained model on (n, 32, 32, 3) uint8 ``images``, for metrics/embed.json.
+
+    ``reconstruction_loss``: the mean squared error (pixels in [0, 1]) for both models, so they
+    compare; for the VAE also ``report_units_loss``, its loss in the seed report's units
+    (:func:`pipeline.lib.vae.report_units_loss`; the report: 578.9316).
+    """
+    if config.model == "vae":
+        return {"reconstruction_loss": vae.mean_squared_error(model, images),
+                "report_units_loss": vae.report_units_loss(model, images)}
+    return {"reconstruction_loss": reconstruction_loss(model, images)}
 
 
 def save_model(model: keras.Model, path) -> None:

@@ -14,6 +14,8 @@ from pipeline.lib.errors import InputError
 
 MAX_BLOCKS = 5  # each stride-2 block halves 32×32: five of them reach 1×1
 DISTRIBUTIONS = ("auto", "none", "mirrored")  # embed.distribution: see pipeline.distribute
+MODELS = ("conv_ae", "vae")  # embed.model: pipeline.lib.autoencoder or pipeline.lib.vae
+VAE_CODE_SIZE = 96  # the seed report's latent width (z_mean); the VAE's layer sizes are all fixed
 
 
 def _is_int(value) -> bool:
@@ -33,6 +35,14 @@ class AutoencoderConfig:
     train_samples: int | None = None  # train on a random sample of this many images (None: all)
     extra: dict = field(default_factory=dict)
     distribution: str = "auto"  # tf.distribute strategy (pipeline.distribute): auto | none | mirrored
+    # conv_ae: the convolutional autoencoder shaped by filters and code_size; vae: the seed report's
+    # variational autoencoder, whose sizes are fixed (filters and code_size do not apply to it)
+    model: str = "conv_ae"
+
+    @property
+    def latent_size(self) -> int:
+        """Width of the codes the chosen model's encoder writes: code_size, or 96 for the VAE."""
+        return VAE_CODE_SIZE if self.model == "vae" else self.code_size
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -88,3 +98,6 @@ class AutoencoderConfig:
         if self.distribution not in DISTRIBUTIONS:
             bad("distribution", "one of auto (several GPUs: mirrored, else none), none, mirrored",
                 self.distribution)
+        if not isinstance(self.model, str) or self.model not in MODELS:
+            bad("model", "one of conv_ae (the convolutional autoencoder), vae (the seed report's "
+                "variational autoencoder)", self.model)

@@ -1,0 +1,74 @@
+"""pipeline.lib.projection: the 2-D projection for the scatter plot (PCA or t-SNE)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.lib.errors import InputError
+from pipeline.lib.projection import METHODS, project_2d
+
+
+def blobs(per_blob: int = 100, dims: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two Gaussian blobs (unit spread) whose centres are 20 apart: features (2·per_blob, dims), labels."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat([0, 1], per_blob)
+    centres = np.zeros((2, dims))
+    centres[1] = 20 / np.sqrt(dims)
+    features = centres[labels] + rng.normal(size=(2 * per_blob, dims))
+    return features.astype(np.float32), labels
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_shape_and_dtype(method):
+    features, _ = blobs(per_blob=30)
+    points = project_2d(features, method, seed=0)
+    assert points.shape == (60, 2) and points.dtype == np.float64
+    assert np.isfinite(points).all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_input_same_seed_same_bytes(method):
+    features, _ = blobs()
+    first = project_2d(features, method, seed=3)
+    assert project_2d(features.copy(), method, seed=3).tobytes() == first.tobytes()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_two_separated_blobs_stay_separated(method):
+    features, labels = blobs()
+    points = project_2d(features, method, seed=0)
+    # every point's nearest neighbour in the plane is from its own blob
+    distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    np.fill_diagonal(distances, np.inf)
+    assert np.array_equal(labels[distances.argmin(axis=1)], labels)
+    # and the blobs' centres lie further apart than either blob's spread
+    centres = np.array([points[labels == k].mean(axis=0) for k in (0, 1)])
+    spread = max(np.linalg.norm(points[labels == k] - centres[k], axis=1).max() for k in (0, 1))
+    assert np.linalg.norm(centres[0] - centres[1]) > spread
+
+
+def test_pca_is_the_first_two_principal_components():
+    rng = np.random.default_rng(1)
+    features = (rng.normal(size=(500, 3)) * [5.0, 2.0, 0.1]).astype(np.float32)
+    points = project_2d(features, "pca", seed=0)
+    centred = features.astype(np.float64) - features.mean(axis=0, dtype=np.float64)
+    _, vectors = np.linalg.eigh(centred.T @ centred)  # eigenvalues ascending
+    expected = centred @ vectors[:, [2, 1]]
+    signs = np.sign(np.sum(points * expected, axis=0))  # an axis's sign is a convention
+    np.testing.assert_allclose(points, expected * signs, atol=1e-6)
+
+
+def test_small_inputs():
+    """t-SNE's perplexity shrinks with n (scikit-learn needs perplexity < n)."""
+    features = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    for method in METHODS:
+        assert project_2d(features, method, seed=0).shape == (4, 2)
+
+
+@pytest.mark.parametrize("method", ["PCA", "umap", "", None, 2])
+def test_unknown_method_is_one_line_naming_the_param(method):
+    features, _ = blobs(per_blob=5)
+    with pytest.raises(InputError) as error:
+        project_2d(features, method, seed=0)
+    assert str(error.value) == f"params.yaml: plot.projection: expected one of pca, tsne, found {method!r}"
