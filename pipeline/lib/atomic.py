@@ -1,7 +1,9 @@
 """Atomic writes: every output is written to a temporary file beside it, then renamed.
 
 A killed or failing stage therefore never leaves a half-written file under the final name,
-which DVC or a user could mistake for a finished output.
+which DVC or a user could mistake for a finished output. A disk that fills up on the way is
+reported under the final name (an OSError whose ``filename`` is the output, not the hidden
+temporary file): :func:`pipeline.lib.errors.main_guard` makes that one line.
 """
 
 from __future__ import annotations
@@ -16,6 +18,24 @@ from typing import Iterator
 
 import numpy as np
 
+from pipeline.lib.errors import NO_SPACE
+
+
+@contextlib.contextmanager
+def _named_if_full(path: Path) -> Iterator[None]:
+    """Re-raise a disk-full OSError met while writing ``path`` as one that names ``path``.
+
+    Only when the error names no file, or the hidden temporary one (``.<name>.<random>``): a
+    final name already given by an inner atomic_path is the more precise one and stays.
+    """
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in NO_SPACE or (error.filename is not None
+                                           and f".{path.name}." not in str(error.filename)):
+            raise
+        raise OSError(error.errno, error.strerror or os.strerror(error.errno), str(path)) from error
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
@@ -25,36 +45,38 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     the extension (matplotlib, Keras) still do the right thing.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    with _named_if_full(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
+        )
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            os.chmod(tmp_path, 0o644)
+            os.replace(tmp_path, path)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
 
 
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory next to ``path``; swap it in for ``path`` if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o755)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        shutil.rmtree(tmp_path, ignore_errors=True)
-        raise
+    with _named_if_full(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            yield tmp_path
+            os.chmod(tmp_path, 0o755)
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp_path, path)
+        except BaseException:
+            shutil.rmtree(tmp_path, ignore_errors=True)
+            raise
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
