@@ -253,7 +253,8 @@ PREPARE_CASES = {
     "npy-raw-pickle": (raw_pickle, ["visualization.npy", "pickled Python objects", "refused"]),
     "npy-empty": (save_visualization(b""), ["visualization.npy", "found an empty file"]),
     "npy-text": (save_visualization(b"1,2,3\n"), ["visualization.npy", "not a .npy array"]),
-    "npy-truncated": (truncated_npy, ["visualization.npy", "unreadable"]),
+    "npy-truncated": (truncated_npy, ["visualization.npy", "expected 24576 bytes of data after the header",
+                                      "found 24076 (a truncated file"]),
 }
 
 
