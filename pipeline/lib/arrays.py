@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import math
 import os
+import struct
+import tokenize
+import warnings
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -60,28 +63,44 @@ class NpyHeader(NamedTuple):
         return math.prod(self.shape) * self.dtype.itemsize
 
 
+MAX_HEADER = 10_000  # bytes of header text: numpy refuses longer ones as unsafe to parse
+
+
 def parse_npy_header(path: str | os.PathLike) -> NpyHeader:
     """The header of the .npy file at ``path``, as it claims; nothing checked against the data.
 
-    Reads at most the header (numpy refuses headers over 10,000 characters), never the data.
-    Raises InputError for a file that is not a .npy file of format 1.0 or 2.0 or whose header
-    does not parse. A dtype holding Python objects is returned, not refused: callers decide.
+    Reads at most the header, never the data, and checks the header's own length field first:
+    numpy would otherwise allocate whatever a (version 2.0, 4-byte) length claims before finding
+    the file short. Raises InputError for a file that is not a .npy file of format 1.0 or 2.0
+    or whose header does not parse. A dtype holding Python objects is returned, not refused:
+    callers decide.
     """
     try:
         with open(path, "rb") as f:
+            file_size = os.fstat(f.fileno()).st_size
             version = npy_format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_2_0(f)
-            else:
+            if version not in ((1, 0), (2, 0)):
                 raise ValueError(f".npy format version {version} is not supported")
+            length_format = "<H" if version == (1, 0) else "<I"
+            field = f.read(struct.calcsize(length_format))
+            if len(field) < struct.calcsize(length_format):
+                raise ValueError("the file ends inside the header")
+            (length,) = struct.unpack(length_format, field)
+            if length > min(MAX_HEADER, file_size - f.tell()):
+                raise ValueError(f"a header length of {length} bytes (at most {MAX_HEADER}, and "
+                                 f"{file_size - f.tell()} are left in the file)")
+            f.seek(-len(field), os.SEEK_CUR)
+            read_header = npy_format.read_array_header_1_0 if version == (1, 0) \
+                else npy_format.read_array_header_2_0
+            with warnings.catch_warnings():  # numpy warns (a second line) about a Python 2 header
+                warnings.simplefilter("ignore")
+                shape, fortran_order, dtype = read_header(f, max_header_size=MAX_HEADER)
             if any(d < 0 for d in shape):
                 raise ValueError(f"negative dimension in shape {shape}")
             offset = f.tell()
-            file_size = os.fstat(f.fileno()).st_size
-    # numpy's answers to a bad header (RecursionError: a literal nested thousands deep)
-    except (ValueError, SyntaxError, RecursionError, OverflowError) as error:
+    # numpy's answers to a bad header (RecursionError: a literal nested thousands deep;
+    # TokenError: its fallback parser for headers written by Python 2)
+    except (ValueError, SyntaxError, RecursionError, OverflowError, tokenize.TokenError) as error:
         raise InputError(f"{printable(path)}: expected a .npy array, found an unreadable file "
                          f"({printable(one_line(error), limit=200)})") from None
     return NpyHeader(tuple(int(d) for d in shape), bool(fortran_order), dtype, offset, file_size)

@@ -81,8 +81,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
     path = Path(path)
     try:
         with warnings.catch_warnings():
-            # Pillow warns past 89 million pixels; MAX_PIXELS refuses such sizes with a clearer line.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # see read_rgb
             with Image.open(path) as img:
                 return img.size
     except Image.DecompressionBombError as error:  # over 179 million pixels: Pillow refuses to open it
@@ -108,17 +107,23 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise InputError(f"{printable(path)}: expected a face image of at most {MAX_PIXELS} pixels "
                          f"({MAX_SIDE}x{MAX_SIDE}), found {width}x{height}: resize the images first")
     try:
-        with Image.open(path) as img:
-            if img.size != (width, height):  # the file changed since its header was read
-                raise OSError(f"its size changed from {width}x{height} to {img.size[0]}x{img.size[1]}")
-            img.load()  # force the full decode: a truncated file fails here, not later
-            if img.mode.startswith("I;16"):
-                grey = np.asarray(img, dtype=np.uint32)
-                grey = ((grey * 255 + 32767) // 65535).astype(np.uint8)
-                return np.repeat(grey[:, :, None], 3, axis=2)
-            if img.mode == "P" and "transparency" in img.info:
-                img = img.convert("RGBA")
-            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+        with warnings.catch_warnings():
+            # Pillow warns about what it tolerates (a header claiming over 89 million pixels,
+            # corrupt EXIF data): each warning would be one more line on stderr, and the file is
+            # either decoded all the same or refused with one line of our own.
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                if img.size != (width, height):  # the file changed since its header was read
+                    raise OSError(f"its size changed from {width}x{height} to "
+                                  f"{img.size[0]}x{img.size[1]}")
+                img.load()  # force the full decode: a truncated file fails here, not later
+                if img.mode.startswith("I;16"):
+                    grey = np.asarray(img, dtype=np.uint32)
+                    grey = ((grey * 255 + 32767) // 65535).astype(np.uint8)
+                    return np.repeat(grey[:, :, None], 3, axis=2)
+                if img.mode == "P" and "transparency" in img.info:
+                    img = img.convert("RGBA")
+                rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise _decode_error(path, error) from None
     return rgb

@@ -100,16 +100,16 @@ def decode_image(path: Path) -> np.ndarray:
     """
     try:
         with warnings.catch_warnings():
-            # Pillow warns (one more line on stderr) when a header claims over 89 million pixels;
-            # the size check below refuses such a file before decoding, so the warning says nothing.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-        with image:
-            if image.size != IMAGE_SHAPE[1::-1]:
-                raise InputError(f"{printable(path)}: expected a 32×32 image, found "
-                                 f"{image.size[0]}×{image.size[1]}")
-            image.load()  # force a full decode: a truncated file fails here, not later
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+            # Pillow warns about what it tolerates (a header claiming over 89 million pixels,
+            # corrupt EXIF data): each warning would be one more line on stderr, and the file is
+            # either decoded all the same or refused below with one line of our own.
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                if image.size != IMAGE_SHAPE[1::-1]:
+                    raise InputError(f"{printable(path)}: expected a 32×32 image, found "
+                                     f"{image.size[0]}×{image.size[1]}")
+                image.load()  # force a full decode: a truncated file fails here, not later
+                return np.asarray(image.convert("RGB"), dtype=np.uint8)
     except UnidentifiedImageError:
         found = "an empty file" if path.stat().st_size == 0 else "a file that is not an image"
         raise InputError(f"{printable(path)}: expected a JPEG image, found {found}") from None
