@@ -193,6 +193,31 @@ def test_npy_header_nested_too_deep(tmp_path):
         layout.read_visualization(path)
 
 
+def test_npy_header_length_field_claiming_4_gib(tmp_path):
+    """Found by test_fuzz: numpy reads as many header bytes as a version 2.0 header's 4-byte
+    length claims, allocating them before it finds the file short (662 MB for a 12 KB file)."""
+    path = tmp_path / "visualization.npy"
+    path.write_bytes(b"\x93NUMPY\x02\x00" + struct.pack("<I", 2**32 - 1) + b"{'descr': '|u1'" + FOUR_IMAGES)
+    peak, error = traced_peak(layout.read_visualization, path)
+    assert isinstance(error, InputError)
+    assert str(error) == (f"{path}: expected a .npy array, found an unreadable file (a header length of "
+                          f"4294967295 bytes (at most 10000, and 12303 are left in the file))")
+    assert peak < MiB
+
+
+def test_npy_header_unparseable_even_as_python_2(tmp_path):
+    """Found by test_fuzz: numpy's fallback parser for Python 2 headers raises tokenize.TokenError
+    (not a ValueError) for an unclosed bracket, and warns (a second line) on its way."""
+    path = tmp_path / "visualization.npy"
+    text = b"{'descr': '|u1', 'fortran_order': False, 'shape': (4, 32,"
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + FOUR_IMAGES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match=r"found an unreadable file \(\('EOF in multi-line statement'"):
+            layout.read_visualization(path)
+
+
 def test_fortran_ordered_visualization_still_reads(tmp_path):
     """What np.save writes for a Fortran-ordered array is valid: read as np.load reads it."""
     array = np.asfortranarray(np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8))
@@ -303,6 +328,17 @@ def test_decode_image_refuses_a_huge_header_before_decoding(tmp_path, case):
         with pytest.raises(InputError) as error:
             layout.decode_image(path)
     assert str(error.value).startswith(f"{path}: {expected}")
+
+
+@pytest.mark.parametrize("reader", ["decode_image", "read_rgb"])
+def test_image_readers_do_not_pass_on_pillows_warnings(tmp_path, reader):
+    """Found by test_fuzz: a TIFF with corrupt EXIF data makes Pillow warn (a second stderr line)."""
+    path = tmp_path / "000001.jpg"
+    path.write_bytes(b"II\x00*\x00\x00\x00\x01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError):
+            layout.decode_image(path) if reader == "decode_image" else faces.read_rgb(path)
 
 
 @pytest.mark.skipif(not LINUX, reason="measures VmPeak in /proc/self/status")
