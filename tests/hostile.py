@@ -2,7 +2,8 @@
 and stage tests.
 
 Builders: :func:`lying_npy` (a .npy header that claims any shape), :func:`jpeg_claiming` and
-:func:`png_claiming` (a valid 32×32 image whose header claims another size).
+:func:`png_claiming` (a valid 32×32 image whose header claims another size),
+:func:`png_with_idat_claiming` (a valid 32×32 PNG whose data chunk claims any length).
 
 Two measures, because neither sees everything:
 
@@ -66,6 +67,15 @@ def png_claiming(width: int, height: int) -> bytes:
     ihdr = data.index(b"IHDR")
     data[ihdr + 4:ihdr + 12] = struct.pack(">II", width, height)
     data[ihdr + 17:ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr:ihdr + 17])))
+    return bytes(data)
+
+
+def png_with_idat_claiming(length: int) -> bytes:
+    """A valid 32×32 PNG whose image-data chunk (IDAT) claims ``length`` bytes (CRCs left as
+    they were: Pillow does not check an IDAT's)."""
+    data = bytearray(image_bytes("PNG"))
+    idat = data.index(b"IDAT")
+    data[idat - 4:idat] = struct.pack(">I", length)
     return bytes(data)
 
 

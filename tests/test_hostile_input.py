@@ -19,7 +19,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import PAIR_HEADER
-from hostile import MiB, image_bytes, jpeg_claiming, lying_npy, peak_virtual_growth, png_claiming, traced_peak
+from hostile import (
+    MiB,
+    image_bytes,
+    jpeg_claiming,
+    lying_npy,
+    peak_virtual_growth,
+    png_claiming,
+    png_with_idat_claiming,
+    traced_peak,
+)
 from PIL import Image
 
 from pipeline.lib import arrays, faces, layout
@@ -328,6 +337,39 @@ def test_decode_image_refuses_a_huge_header_before_decoding(tmp_path, case):
         with pytest.raises(InputError) as error:
             layout.decode_image(path)
     assert str(error.value).startswith(f"{path}: {expected}")
+
+
+@pytest.mark.skipif(not LINUX, reason="measures VmPeak in /proc/self/status")
+@pytest.mark.parametrize("call", ["layout.decode_image(Path({path!r}))", "faces.read_rgb({path!r})"],
+                         ids=["decode_image", "read_rgb"])
+def test_image_data_chunk_claiming_2_gib(tmp_path, call):
+    """Found by test_fuzz: Pillow reads the rest of a PNG's IDAT chunk in one piece, as long as
+    it claims; from a file that was 2 GiB for a 3 KB image. Decoded from memory, it is not."""
+    path = tmp_path / "000001.jpg"
+    path.write_bytes(png_with_idat_claiming(2**31 - 16))
+    growth, outcome = peak_virtual_growth("from pipeline.lib import faces, layout\nfrom pathlib import Path",
+                                          call.format(path=str(path)))
+    assert outcome == "ok" or outcome.startswith("InputError: "), outcome
+    assert growth < 16 * MiB, f"{growth / MiB:.0f} MiB for a {path.stat().st_size}-byte file"
+
+
+def test_image_file_too_large_for_a_32x32_image(tmp_path):
+    path = tmp_path / "000001.jpg"
+    path.write_bytes(image_bytes("JPEG") + bytes(layout.MAX_IMAGE_BYTES))  # trailing junk
+    size = path.stat().st_size
+    peak, error = traced_peak(layout.decode_image, path)
+    assert str(error) == (f"{path}: expected a 32×32 image of at most {layout.MAX_IMAGE_BYTES} bytes, "
+                          f"found a file of {size} bytes")
+    assert peak < 64 * 1024
+
+
+def test_face_file_too_large(tmp_path, monkeypatch):
+    monkeypatch.setattr(faces, "MAX_FILE_BYTES", 1000)
+    folder = face_folder(tmp_path, image_bytes("PNG"))
+    with pytest.raises(InputError) as error:
+        faces.load_face_folder(folder)
+    assert str(error.value) == (f"{folder}/0.jpg: expected a face image file of at most 1000 bytes, found "
+                                f"{len(image_bytes('PNG'))} bytes")
 
 
 @pytest.mark.parametrize("reader", ["decode_image", "read_rgb"])

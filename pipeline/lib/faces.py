@@ -20,6 +20,7 @@ threadpoolctl when it is installed), which stays fast on a small machine shared 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import warnings
@@ -38,6 +39,7 @@ MAX_WORKERS = 4  # threads working on chunks of columns at once (each holds one 
 _INTEGER = re.compile(r"[0-9]+")
 MAX_SIDE = 4096
 MAX_PIXELS = MAX_SIDE * MAX_SIDE  # per image: 48 MiB as RGB, and each eigenface 384 MiB as float64
+MAX_FILE_BYTES = 8 * MAX_PIXELS  # 128 MiB: such an image as 16-bit RGBA, uncompressed
 
 
 # --------------------------------------------------------------------------------------- loading
@@ -98,8 +100,8 @@ def read_rgb(path: str | Path) -> np.ndarray:
     Grey, grey+alpha, RGBA, palette and CMYK images become 3-channel RGB (alpha is dropped);
     16-bit grey is scaled to 0-255. The size in the header is checked first: over
     :data:`MAX_PIXELS` pixels is refused before anything is decoded (a tiny file whose header
-    claims a huge image costs nothing). A file that cannot be decoded to the end (corrupt or
-    truncated) raises InputError naming it.
+    claims a huge image costs nothing), and so is a file over :data:`MAX_FILE_BYTES`. A file
+    that cannot be decoded to the end (corrupt or truncated) raises InputError naming it.
     """
     path = Path(path)
     width, height = image_size(path)
@@ -107,12 +109,20 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise InputError(f"{printable(path)}: expected a face image of at most {MAX_PIXELS} pixels "
                          f"({MAX_SIDE}x{MAX_SIDE}), found {width}x{height}: resize the images first")
     try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise InputError(f"{printable(path)}: expected a face image file of at most {MAX_FILE_BYTES} "
+                                 f"bytes, found {size} bytes")
+            data = f.read(size)
         with warnings.catch_warnings():
             # Pillow warns about what it tolerates (a header claiming over 89 million pixels,
             # corrupt EXIF data): each warning would be one more line on stderr, and the file is
             # either decoded all the same or refused with one line of our own.
             warnings.simplefilter("ignore")
-            with Image.open(path) as img:
+            # Decoded from memory: no length a header claims is allocated beyond the file's end
+            # (Pillow reads a PNG's remaining IDAT length in one piece: 2 GiB for a 3 KB file).
+            with Image.open(io.BytesIO(data)) as img:
                 if img.size != (width, height):  # the file changed since its header was read
                     raise OSError(f"its size changed from {width}x{height} to "
                                   f"{img.size[0]}x{img.size[1]}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import array
 import collections
 import csv
+import io
 import itertools
 import multiprocessing
 import os
@@ -35,6 +36,7 @@ from pipeline.lib.errors import InputError, one_line, printable
 
 IMAGE_SHAPE = (32, 32, 3)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+MAX_IMAGE_BYTES = 2**20  # a 32×32 competition image is 1-3 KB; a larger file is something else
 PAIR_COLUMNS = ("id", "image1_name", "image2_name")
 _NUMBERED = re.compile(r"^0*(\d+)$")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # ASCII digits only; 18 digits always fit int64
@@ -95,23 +97,31 @@ def image_paths(images_dir: str | os.PathLike) -> list[Path]:
 def decode_image(path: Path) -> np.ndarray:
     """Decode one image to (32, 32, 3) uint8; grey, palette and RGBA images are converted to RGB.
 
-    The size in the file's header is checked before anything is decoded, so a file whose header
-    claims a huge image costs no more memory than a 32×32 one.
+    Memory is bounded by the file, itself at most :data:`MAX_IMAGE_BYTES`: the size in the
+    header is checked before anything is decoded (a header claiming a huge image costs nothing),
+    and the file is decoded from memory, so no length a header claims is allocated beyond the
+    file's end (Pillow reads a PNG's remaining IDAT length in one piece: 2 GiB for a 3 KB file).
     """
     try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_IMAGE_BYTES:
+                raise InputError(f"{printable(path)}: expected a 32×32 image of at most {MAX_IMAGE_BYTES} "
+                                 f"bytes, found a file of {size} bytes")
+            data = f.read(size)
         with warnings.catch_warnings():
             # Pillow warns about what it tolerates (a header claiming over 89 million pixels,
             # corrupt EXIF data): each warning would be one more line on stderr, and the file is
             # either decoded all the same or refused below with one line of our own.
             warnings.simplefilter("ignore")
-            with Image.open(path) as image:
+            with Image.open(io.BytesIO(data)) as image:
                 if image.size != IMAGE_SHAPE[1::-1]:
                     raise InputError(f"{printable(path)}: expected a 32×32 image, found "
                                      f"{image.size[0]}×{image.size[1]}")
                 image.load()  # force a full decode: a truncated file fails here, not later
                 return np.asarray(image.convert("RGB"), dtype=np.uint8)
     except UnidentifiedImageError:
-        found = "an empty file" if path.stat().st_size == 0 else "a file that is not an image"
+        found = "an empty file" if not data else "a file that is not an image"
         raise InputError(f"{printable(path)}: expected a JPEG image, found {found}") from None
     except Image.DecompressionBombError as error:  # over 179 million pixels: Pillow refuses to open it
         raise InputError(f"{printable(path)}: expected a 32×32 image, found a header that claims a huge "
