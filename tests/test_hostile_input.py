@@ -368,8 +368,8 @@ def test_face_file_too_large(tmp_path, monkeypatch):
     folder = face_folder(tmp_path, image_bytes("PNG"))
     with pytest.raises(InputError) as error:
         faces.load_face_folder(folder)
-    assert str(error.value) == (f"{folder}/0.jpg: expected a face image file of at most 1000 bytes, found "
-                                f"{len(image_bytes('PNG'))} bytes")
+    assert str(error.value) == (f"{folder}/0.jpg: expected a face image file of at most 1000 bytes, found a "
+                                f"file of {len(image_bytes('PNG'))} bytes")
 
 
 @pytest.mark.parametrize("reader", ["decode_image", "read_rgb"])

@@ -20,7 +20,6 @@ threadpoolctl when it is installed), which stays fast on a small machine shared 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import warnings
@@ -32,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.lib.errors import InputError, one_line, printable
+from pipeline.lib.layout import open_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 CHUNK_BYTES = 16 * 2**20  # size of one float64 chunk of columns in the Gram and eigenface passes
@@ -109,31 +109,18 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise InputError(f"{printable(path)}: expected a face image of at most {MAX_PIXELS} pixels "
                          f"({MAX_SIDE}x{MAX_SIDE}), found {width}x{height}: resize the images first")
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise InputError(f"{printable(path)}: expected a face image file of at most {MAX_FILE_BYTES} "
-                                 f"bytes, found {size} bytes")
-            data = f.read(size)
-        with warnings.catch_warnings():
-            # Pillow warns about what it tolerates (a header claiming over 89 million pixels,
-            # corrupt EXIF data): each warning would be one more line on stderr, and the file is
-            # either decoded all the same or refused with one line of our own.
-            warnings.simplefilter("ignore")
-            # Decoded from memory: no length a header claims is allocated beyond the file's end
-            # (Pillow reads a PNG's remaining IDAT length in one piece: 2 GiB for a 3 KB file).
-            with Image.open(io.BytesIO(data)) as img:
-                if img.size != (width, height):  # the file changed since its header was read
-                    raise OSError(f"its size changed from {width}x{height} to "
-                                  f"{img.size[0]}x{img.size[1]}")
-                img.load()  # force the full decode: a truncated file fails here, not later
-                if img.mode.startswith("I;16"):
-                    grey = np.asarray(img, dtype=np.uint32)
-                    grey = ((grey * 255 + 32767) // 65535).astype(np.uint8)
-                    return np.repeat(grey[:, :, None], 3, axis=2)
-                if img.mode == "P" and "transparency" in img.info:
-                    img = img.convert("RGBA")
-                rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+        with open_image(path, MAX_FILE_BYTES, "a face image file") as img:
+            if img.size != (width, height):  # the file changed since its header was read
+                raise OSError(f"its size changed from {width}x{height} to "
+                              f"{img.size[0]}x{img.size[1]}")
+            img.load()  # force the full decode: a truncated file fails here, not later
+            if img.mode.startswith("I;16"):
+                grey = np.asarray(img, dtype=np.uint32)
+                grey = ((grey * 255 + 32767) // 65535).astype(np.uint8)
+                return np.repeat(grey[:, :, None], 3, axis=2)
+            if img.mode == "P" and "transparency" in img.info:
+                img = img.convert("RGBA")
+            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise _decode_error(path, error) from None
     return rgb

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import array
 import collections
+import contextlib
 import csv
 import io
 import itertools
@@ -94,34 +95,46 @@ def image_paths(images_dir: str | os.PathLike) -> list[Path]:
     return [numbered[i] for i in range(1, count + 1)]
 
 
+@contextlib.contextmanager
+def open_image(path: Path, max_bytes: int, what: str) -> Iterator[Image.Image]:
+    """Open the image file at ``path`` with Pillow, from memory, with Pillow's warnings silenced.
+
+    Memory is bounded by the file, itself at most ``max_bytes`` (else InputError: "<path>:
+    expected <what> of at most <max_bytes> bytes, found a file of <n> bytes"): read from memory,
+    no length that a header claims is allocated beyond the file's end (from a file, Pillow reads
+    the rest of a PNG's IDAT chunk in one piece, as long as it claims: 2 GiB for a 3 KB file).
+    Pillow warns about what it tolerates (a header claiming over 89 million pixels, corrupt
+    EXIF data); each warning would be one more line on stderr, and the file is either decoded
+    all the same or refused with one line of the caller's own. Pillow's errors pass through.
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise InputError(f"{printable(path)}: expected {what} of at most {max_bytes} bytes, "
+                             f"found a file of {size} bytes")
+        data = f.read(size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(io.BytesIO(data)) as image:
+            yield image
+
+
 def decode_image(path: Path) -> np.ndarray:
     """Decode one image to (32, 32, 3) uint8; grey, palette and RGBA images are converted to RGB.
 
-    Memory is bounded by the file, itself at most :data:`MAX_IMAGE_BYTES`: the size in the
-    header is checked before anything is decoded (a header claiming a huge image costs nothing),
-    and the file is decoded from memory, so no length a header claims is allocated beyond the
-    file's end (Pillow reads a PNG's remaining IDAT length in one piece: 2 GiB for a 3 KB file).
+    The size in the header is checked before anything is decoded (a header claiming a huge image
+    costs nothing), and memory is bounded by the file, at most :data:`MAX_IMAGE_BYTES` (see
+    :func:`open_image`).
     """
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_IMAGE_BYTES:
-                raise InputError(f"{printable(path)}: expected a 32×32 image of at most {MAX_IMAGE_BYTES} "
-                                 f"bytes, found a file of {size} bytes")
-            data = f.read(size)
-        with warnings.catch_warnings():
-            # Pillow warns about what it tolerates (a header claiming over 89 million pixels,
-            # corrupt EXIF data): each warning would be one more line on stderr, and the file is
-            # either decoded all the same or refused below with one line of our own.
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as image:
-                if image.size != IMAGE_SHAPE[1::-1]:
-                    raise InputError(f"{printable(path)}: expected a 32×32 image, found "
-                                     f"{image.size[0]}×{image.size[1]}")
-                image.load()  # force a full decode: a truncated file fails here, not later
-                return np.asarray(image.convert("RGB"), dtype=np.uint8)
+        with open_image(path, MAX_IMAGE_BYTES, "a 32×32 image") as image:
+            if image.size != IMAGE_SHAPE[1::-1]:
+                raise InputError(f"{printable(path)}: expected a 32×32 image, found "
+                                 f"{image.size[0]}×{image.size[1]}")
+            image.load()  # force a full decode: a truncated file fails here, not later
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
     except UnidentifiedImageError:
-        found = "an empty file" if not data else "a file that is not an image"
+        found = "an empty file" if path.stat().st_size == 0 else "a file that is not an image"
         raise InputError(f"{printable(path)}: expected a JPEG image, found {found}") from None
     except Image.DecompressionBombError as error:  # over 179 million pixels: Pillow refuses to open it
         raise InputError(f"{printable(path)}: expected a 32×32 image, found a header that claims a huge "
