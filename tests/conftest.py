@@ -69,25 +69,29 @@ def write_competition(tmp_path: str | os.PathLike, n_images: int = 12, n_pairs: 
     return root
 
 
-def stage_environment(extra_path: str | os.PathLike | None = None) -> dict[str, str]:
-    """The environment a stage script runs in: PYTHONPATH = the repo (after ``extra_path``)."""
+def stage_environment(extra_path: str | os.PathLike | None = None,
+                      extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a stage script runs in: PYTHONPATH = the repo (after ``extra_path``),
+    plus ``extra_env``."""
     env = dict(os.environ)
     paths = [str(extra_path)] if extra_path else []
     env["PYTHONPATH"] = os.pathsep.join([*paths, str(REPO)])
     env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+    env.update(extra_env or {})
     return env
 
 
 def run_stage_in(stage: str, cwd: str | os.PathLike, params: dict | str | None, *,
-                 timeout: float = 120, extra_path: str | os.PathLike | None = None
-                 ) -> subprocess.CompletedProcess:
+                 timeout: float = 120, extra_path: str | os.PathLike | None = None,
+                 extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m pipeline.stages.<stage>`` in ``cwd`` (created if needed); return the finished process.
 
     ``params`` is written to ``cwd/params.yaml`` first: a dict is dumped as YAML, a str is
     written as is (to test broken YAML), None leaves any existing params.yaml alone.
     The script runs with this interpreter, PYTHONPATH = the repository root (so ``pipeline``
     is imported from this checkout, not from ``cwd``), text-mode stdout/stderr captured.
-    ``extra_path`` is put before the repo on PYTHONPATH (e.g. stub packages).
+    ``extra_path`` is put before the repo on PYTHONPATH (e.g. stub packages, or tests/hooks with
+    its fault injection, turned on by a variable in ``extra_env``).
     """
     cwd = Path(cwd)
     cwd.mkdir(parents=True, exist_ok=True)
@@ -96,7 +100,7 @@ def run_stage_in(stage: str, cwd: str | os.PathLike, params: dict | str | None, 
     elif isinstance(params, str):
         (cwd / "params.yaml").write_text(params, encoding="utf-8")
     return subprocess.run([sys.executable, "-m", f"pipeline.stages.{stage}"], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=stage_environment(extra_path))
+                          text=True, timeout=timeout, env=stage_environment(extra_path, extra_env))
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import PAIR_HEADER, TINY_PARAMS, run_stage_in, write_competition
+from hostile import jpeg_claiming, lying_npy, png_claiming
 from PIL import Image
 
 from pipeline.lib.errors import main_guard
@@ -45,6 +46,7 @@ def assert_clean_failure(result, workdir: Path, before: set[str], *expected: str
     assert len(lines) == 1, f"expected one line on stderr, found {len(lines)}:\n{result.stderr}"
     line = lines[0]
     assert line.startswith("error: "), line
+    assert line.isprintable(), f"a control character reached the terminal: {line!r}"
     for text in expected:
         assert text in line, f"{text!r} not in {line!r}"
     assert snapshot(workdir) == before, f"left behind: {sorted(snapshot(workdir) - before)}"
@@ -189,6 +191,13 @@ def truncated_npy(root: Path) -> None:
     path.write_bytes(path.read_bytes()[:-500])
 
 
+def npy_claiming(shape):
+    """visualization.npy keeps its 2K images of data, under a header that claims ``shape``."""
+    def mutate(root: Path) -> None:
+        lying_npy(root / "visualization.npy", shape, bytes(2 * K * 32 * 32 * 3))
+    return mutate
+
+
 PREPARE_CASES = {
     # images/
     "jpg-truncated-half": (truncate("000003.jpg", lambda n: n // 2),
@@ -253,7 +262,32 @@ PREPARE_CASES = {
     "npy-raw-pickle": (raw_pickle, ["visualization.npy", "pickled Python objects", "refused"]),
     "npy-empty": (save_visualization(b""), ["visualization.npy", "found an empty file"]),
     "npy-text": (save_visualization(b"1,2,3\n"), ["visualization.npy", "not a .npy array"]),
-    "npy-truncated": (truncated_npy, ["visualization.npy", "unreadable"]),
+    # headers that lie (issue 15): one line, and no memory spent on what they claim
+    "npy-header-claims-a-billion-images": (
+        npy_claiming((10**9, 32, 32, 3)),
+        ["visualization.npy", "expected 3072000000000 bytes of data after the header for shape "
+                              "(1000000000, 32, 32, 3) of uint8, found 24576"]),
+    "npy-header-claims-fewer-images": (
+        npy_claiming((2, 32, 32, 3)), ["visualization.npy", "found 24576 (more data than the header"]),
+    "jpg-header-claims-9000x9000": (write("images/000006.jpg", jpeg_claiming(9000, 9000)),
+                                    ["000006.jpg", "expected a 32×32 image, found 9000×9000"]),
+    "png-header-claims-10000x10000": (write("images/000006.jpg", png_claiming(10000, 10000)),
+                                      ["000006.jpg", "found 10000×10000"]),  # and no Pillow warning
+    "png-header-claims-60000x60000": (write("images/000006.jpg", png_claiming(60000, 60000)),
+                                      ["000006.jpg", "found a header that claims a huge one"]),
+    "csv-one-endless-line": (write("test_case.csv", b"1," * 2**20),
+                             ["test_case.csv: line 1: expected a line of at most 65536 characters"]),
+    "csv-endless-line-after-the-header": (write("test_case.csv", f"{PAIR_HEADER}\n".encode() + b"9" * 2**20),
+                                          ["test_case.csv: line 2: expected a line of at most"]),
+    # control characters from the input, shown escaped
+    "csv-nul-in-a-value": (set_value(4, "image1_name", "\x00202"),
+                           ["line 4, column image1_name: expected an integer, found '\\x00202'"]),
+    "csv-escape-in-the-header": (lambda root: replace_line(root, 1, "id,image1_name,\x1b[2Jimage2_name"),
+                                 ["found id,image1_name,\\x1b[2Jimage2_name (missing image2_name)"]),
+    "image-name-with-escape": (write("images/7\x1b]0;owned\x07.jpg", b"x"),
+                               ["found '7\\x1b]0;owned\\x07.jpg'"]),
+    "npy-truncated": (truncated_npy, ["visualization.npy", "expected 24576 bytes of data after the header",
+                                      "found 24076 (a truncated file"]),
 }
 
 

@@ -24,6 +24,7 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`, and dvc lives here
+HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize.py: fault injection, off by default
 
 # Tiny and fast: 200 demo images, a two-block autoencoder trained for 2 epochs, one round
 # of self-training with a one-block CNN.
@@ -48,11 +49,19 @@ def _isolation(tmp_path_factory) -> dict[str, Path]:
     return _settings
 
 
-def environment(tmp_path_factory=None) -> dict[str, str]:
+def environment(tmp_path_factory=None, extra_path: str | os.PathLike | None = None,
+                extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of `dvc` and the stages it runs: this venv first on PATH, no PYTHONPATH
+    (the stages import ``pipeline`` from the repository they run in), unless ``extra_path`` is
+    given: then PYTHONPATH is that folder alone (e.g. :data:`HOOKS`, whose sitecustomize.py
+    injects faults, turned on by variables in ``extra_env``)."""
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DVC_NO_ANALYTICS="1")
     env.pop("PYTHONPATH", None)
+    if extra_path is not None:
+        env["PYTHONPATH"] = str(extra_path)
+    env.update(extra_env or {})
     if tmp_path_factory is not None or _settings:
         dirs = _isolation(tmp_path_factory)
         env.update(DVC_SITE_CACHE_DIR=str(dirs["site_cache"]),
@@ -61,8 +70,9 @@ def environment(tmp_path_factory=None) -> dict[str, str]:
     return env
 
 
-def declared_outputs(dvc_yaml: Path) -> list[str]:
-    """Every path that dvc.yaml names under outs, metrics or plots (stage-level and top-level)."""
+def declared_outputs(dvc_yaml: Path, stage: str | None = None) -> list[str]:
+    """Every path that dvc.yaml names under outs, metrics or plots (stage-level and top-level),
+    or only those of ``stage``."""
     spec = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}
     paths = []
 
@@ -70,10 +80,12 @@ def declared_outputs(dvc_yaml: Path) -> list[str]:
         for entry in entries or []:
             yield from (entry if isinstance(entry, dict) else {entry: None})
 
-    for stage in (spec.get("stages") or {}).values():
-        for key in ("outs", "metrics", "plots"):
-            paths.extend(names(stage.get(key)))
-    paths.extend(names(spec.get("plots")))
+    for name, entries in (spec.get("stages") or {}).items():
+        if stage is None or name == stage:
+            for key in ("outs", "metrics", "plots"):
+                paths.extend(names(entries.get(key)))
+    if stage is None:
+        paths.extend(names(spec.get("plots")))
     return [p.rstrip("/") for p in paths if "${" not in p]
 
 
@@ -127,9 +139,14 @@ def make_repo(dest: Path, params: dict | None = None) -> Path:
     return dest
 
 
-def dvc(repo: Path, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``dvc ARGS`` in ``repo``; stdout and stderr together in ``.stdout``."""
-    result = subprocess.run([str(BIN / "dvc"), *args], cwd=repo, env=environment(), text=True,
+def dvc(repo: Path, *args: str, check: bool = True, timeout: float = 300,
+        extra_path: str | os.PathLike | None = None, extra_env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess:
+    """Run ``dvc ARGS`` in ``repo``; stdout and stderr together in ``.stdout``.
+
+    ``extra_path``, ``extra_env``: see :func:`environment` (fault injection)."""
+    result = subprocess.run([str(BIN / "dvc"), *args], cwd=repo,
+                            env=environment(extra_path=extra_path, extra_env=extra_env), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"`dvc {' '.join(args)}` exited {result.returncode}:\n{result.stdout[-6000:]}")
@@ -163,10 +180,14 @@ def clone(repo: Path, dest: Path) -> Path:
 
 
 class Background:
-    """`dvc ARGS` in its own process group, its output collected by a thread."""
+    """`dvc ARGS` in its own process group, its output collected by a thread.
 
-    def __init__(self, repo: Path, *args: str):
-        self.process = subprocess.Popen([str(BIN / "dvc"), *args], cwd=repo, env=environment(),
+    ``extra_path``, ``extra_env``: see :func:`environment` (fault injection)."""
+
+    def __init__(self, repo: Path, *args: str, extra_path: str | os.PathLike | None = None,
+                 extra_env: dict[str, str] | None = None):
+        self.process = subprocess.Popen([str(BIN / "dvc"), *args], cwd=repo,
+                                        env=environment(extra_path=extra_path, extra_env=extra_env),
                                         text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         self.chunks: list[str] = []
@@ -182,13 +203,18 @@ class Background:
         return "".join(self.chunks)
 
     def wait_for(self, text: str, timeout: float) -> bool:
+        """Whether ``text`` appears in the output within ``timeout`` seconds."""
+        return self.wait_until(lambda: text in self.output, timeout)
+
+    def wait_until(self, condition, timeout: float) -> bool:
+        """Whether ``condition()`` comes true within ``timeout`` seconds (False once the process ends)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.output:
+            if condition():
                 return True
             if self.process.poll() is not None:
                 self.reader.join(5)
-                return text in self.output
+                return condition()
             time.sleep(0.05)
         return False
 

@@ -20,33 +20,121 @@ The files are ordinary .npy files, byte for byte what ``np.save`` writes for the
 
 from __future__ import annotations
 
+import math
 import os
+import struct
+import tokenize
+import warnings
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 from numpy.lib import format as npy_format
 
-__all__ = ["NpyWriter", "NpyFile", "iter_npy_chunks", "iter_chunks", "read_npy_header", "read_rows", "load",
-           "map_chunks"]
+from pipeline.lib.errors import InputError, one_line, printable
+
+__all__ = [
+    "NpyFile",
+    "NpyHeader",
+    "NpyWriter",
+    "check_npy_length",
+    "iter_chunks",
+    "iter_npy_chunks",
+    "load",
+    "map_chunks",
+    "parse_npy_header",
+    "read_npy_header",
+    "read_rows",
+]
+
+
+class NpyHeader(NamedTuple):
+    """What a .npy file's header claims, and how long the file really is (bytes)."""
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    offset: int      # where the data begins
+    file_size: int
+
+    @property
+    def data_bytes(self) -> int:
+        """What the header's shape and dtype take, in exact integers (no int64 overflow)."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+MAX_HEADER = 10_000  # bytes of header text: numpy refuses longer ones as unsafe to parse
+
+
+def parse_npy_header(path: str | os.PathLike) -> NpyHeader:
+    """The header of the .npy file at ``path``, as it claims; nothing checked against the data.
+
+    Reads at most the header, never the data, and checks the header's own length field first:
+    numpy would otherwise allocate whatever a (version 2.0, 4-byte) length claims before finding
+    the file short. Raises InputError for a file that is not a .npy file of format 1.0 or 2.0
+    or whose header does not parse. A dtype holding Python objects is returned, not refused:
+    callers decide.
+    """
+    try:
+        with open(path, "rb") as f:
+            file_size = os.fstat(f.fileno()).st_size
+            version = npy_format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f".npy format version {version} is not supported")
+            length_format = "<H" if version == (1, 0) else "<I"
+            field = f.read(struct.calcsize(length_format))
+            if len(field) < struct.calcsize(length_format):
+                raise ValueError("the file ends inside the header")
+            (length,) = struct.unpack(length_format, field)
+            if length > min(MAX_HEADER, file_size - f.tell()):
+                raise ValueError(f"a header length of {length} bytes (at most {MAX_HEADER}, and "
+                                 f"{file_size - f.tell()} are left in the file)")
+            f.seek(-len(field), os.SEEK_CUR)
+            read_header = npy_format.read_array_header_1_0 if version == (1, 0) \
+                else npy_format.read_array_header_2_0
+            with warnings.catch_warnings():  # numpy warns (a second line) about a Python 2 header
+                warnings.simplefilter("ignore")
+                shape, fortran_order, dtype = read_header(f, max_header_size=MAX_HEADER)
+            if any(d < 0 for d in shape):
+                raise ValueError(f"negative dimension in shape {shape}")
+            offset = f.tell()
+    # numpy's answers to a bad header (RecursionError: a literal nested thousands deep;
+    # TokenError: its fallback parser for headers written by Python 2)
+    except (ValueError, SyntaxError, RecursionError, OverflowError, tokenize.TokenError) as error:
+        raise InputError(f"{printable(path)}: expected a .npy array, found an unreadable file "
+                         f"({printable(one_line(error), limit=200)})") from None
+    return NpyHeader(tuple(int(d) for d in shape), bool(fortran_order), dtype, offset, file_size)
+
+
+def check_npy_length(path: str | os.PathLike, header: NpyHeader) -> None:
+    """Raise InputError unless the file holds exactly the data its header claims.
+
+    Called before anything is allocated from the header: a header that claims (10⁹, 32, 32, 3)
+    on a file of a few kilobytes must not cost 2.79 TiB of memory first.
+    """
+    need, have = header.data_bytes, header.file_size - header.offset
+    if have != need:
+        why = ("a truncated file, or a header that claims more than the file holds" if have < need
+               else "more data than the header's shape holds: the header does not describe the file")
+        raise InputError(f"{printable(path)}: expected {need} bytes of data after the header for shape "
+                         f"{header.shape} of {header.dtype}, found {have} ({why})")
 
 
 def read_npy_header(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype, int]:
-    """(shape, dtype, offset of the data) of a C-ordered, pickle-free .npy file."""
-    with open(path, "rb") as f:
-        version = npy_format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran_order, dtype = npy_format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran_order, dtype = npy_format.read_array_header_2_0(f)
-        else:
-            raise ValueError(f"{path}: .npy format version {version} is not supported")
-        offset = f.tell()
-    if fortran_order:
-        raise ValueError(f"{path}: a Fortran-ordered array cannot be read in row chunks")
-    if dtype.hasobject:
-        raise ValueError(f"{path}: holds Python objects (pickles are never loaded)")
-    return tuple(int(d) for d in shape), dtype, offset
+    """(shape, dtype, offset of the data) of a C-ordered, pickle-free .npy file.
+
+    Raises InputError for anything else, and for a file whose length is not what its header
+    claims (truncated, or lying): every reader here trusts the shape only after this check.
+    """
+    header = parse_npy_header(path)
+    if header.fortran_order:
+        raise InputError(f"{printable(path)}: expected a C-ordered array, found a Fortran-ordered one "
+                         f"(it cannot be read in row chunks)")
+    if header.dtype.hasobject:
+        raise InputError(f"{printable(path)}: expected a plain array, found pickled Python objects "
+                         f"(refused: loading them could run code)")
+    check_npy_length(path, header)
+    return header.shape, header.dtype, header.offset
 
 
 class NpyWriter:
@@ -94,7 +182,7 @@ class NpyWriter:
         if self.rows != self.shape[0]:
             raise ValueError(f"{self.path}: {self.rows} rows written, expected {self.shape[0]}")
 
-    def __enter__(self) -> "NpyWriter":
+    def __enter__(self) -> NpyWriter:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
@@ -124,9 +212,9 @@ def iter_npy_chunks(path: str | os.PathLike, rows: int, start: int = 0,
             got = 0
             while view is not None and got < chunk.nbytes:
                 n = f.readinto(view[got:])
-                if not n:
-                    raise ValueError(f"{path}: the file ends before row {begin + got // row_bytes} "
-                                     f"of {shape[0]} (truncated?)")
+                if not n:  # the file shrank since its header was checked
+                    raise InputError(f"{printable(path)}: the file ends before row "
+                                     f"{begin + got // row_bytes} of {shape[0]} (truncated?)")
                 got += n
             yield chunk
 
@@ -157,8 +245,9 @@ def read_rows(path: str | os.PathLike, indices) -> np.ndarray:
                 got, want = first * row_bytes, end * row_bytes
                 while got < want:
                     n = f.readinto(view[got:want])
-                    if not n:
-                        raise ValueError(f"{path}: the file ends before row {rows[end - 1]} (truncated?)")
+                    if not n:  # the file shrank since its header was checked
+                        raise InputError(f"{printable(path)}: the file ends before row {rows[end - 1]} "
+                                         f"(truncated?)")
                     got += n
     if np.all(order[:-1] < order[1:]):  # already in order
         return found

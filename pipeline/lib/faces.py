@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.lib.errors import InputError
+from pipeline.lib.errors import InputError, one_line, printable
+from pipeline.lib.layout import open_image
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 CHUNK_BYTES = 16 * 2**20  # size of one float64 chunk of columns in the Gram and eigenface passes
 MAX_WORKERS = 4  # threads working on chunks of columns at once (each holds one chunk)
 _INTEGER = re.compile(r"[0-9]+")
+MAX_SIDE = 4096
+MAX_PIXELS = MAX_SIDE * MAX_SIDE  # per image: 48 MiB as RGB, and each eigenface 384 MiB as float64
+MAX_FILE_BYTES = 8 * MAX_PIXELS  # 128 MiB: such an image as 16-bit RGBA, uncompressed
 
 
 # --------------------------------------------------------------------------------------- loading
@@ -49,35 +54,65 @@ def list_face_files(directory: str | Path) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         found = "a file" if directory.exists() else "nothing"
-        raise InputError(f"{directory}: expected a folder of face images, found {found}")
+        raise InputError(f"{printable(directory)}: expected a folder of face images, found {found}")
     files = []
     for path in directory.iterdir():
         if path.name.startswith(".") or path.is_dir():
             continue
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
             raise InputError(
-                f"{path}: not an image: expected a file ending in {'/'.join(IMAGE_EXTENSIONS)} "
-                f"(any case), found '{path.suffix or 'no extension'}'"
+                f"{printable(path)}: not an image: expected a file ending in {'/'.join(IMAGE_EXTENSIONS)} "
+                f"(any case), found '{printable(path.suffix or 'no extension')}'"
             )
         files.append(path)
     if not files:
-        raise InputError(f"{directory}: expected at least one face image ({'/'.join(IMAGE_EXTENSIONS)}), "
-                         "found an empty folder")
+        raise InputError(f"{printable(directory)}: expected at least one face image "
+                         f"({'/'.join(IMAGE_EXTENSIONS)}), found an empty folder")
     if all(_INTEGER.fullmatch(p.stem) for p in files):
         return sorted(files, key=lambda p: (int(p.stem), p.name))
     return sorted(files, key=lambda p: p.name)
+
+
+def _decode_error(path: Path, error: Exception) -> InputError:
+    return InputError(f"{printable(path)}: expected a readable image, found a file that cannot be decoded "
+                      f"({printable(one_line(error), limit=200)})")
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image file, from its header alone: nothing is decoded."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # see read_rgb
+            with Image.open(path) as img:
+                return img.size
+    except Image.DecompressionBombError as error:  # over 179 million pixels: Pillow refuses to open it
+        raise InputError(f"{printable(path)}: expected a face image of at most {MAX_PIXELS} pixels "
+                         f"({MAX_SIDE}x{MAX_SIDE}), found a header that claims a huge one "
+                         f"({printable(one_line(error), limit=200)})") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise _decode_error(path, error) from None
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
     """Read one image file fully and return it as an ``(h, w, 3)`` uint8 RGB array.
 
     Grey, grey+alpha, RGBA, palette and CMYK images become 3-channel RGB (alpha is dropped);
-    16-bit grey is scaled to 0-255. A file that cannot be decoded to the end (corrupt or
-    truncated) raises InputError naming it.
+    16-bit grey is scaled to 0-255. The size in the header is checked first: over
+    :data:`MAX_PIXELS` pixels is refused before anything is decoded (a tiny file whose header
+    claims a huge image costs nothing), and so is a file over :data:`MAX_FILE_BYTES`. A file
+    that cannot be decoded to the end (corrupt or truncated) raises InputError naming it.
     """
     path = Path(path)
+    width, height = image_size(path)
+    if width * height > MAX_PIXELS:
+        raise InputError(f"{printable(path)}: expected a face image of at most {MAX_PIXELS} pixels "
+                         f"({MAX_SIDE}x{MAX_SIDE}), found {width}x{height}: resize the images first")
     try:
-        with Image.open(path) as img:
+        with open_image(path, MAX_FILE_BYTES, "a face image file") as img:
+            if img.size != (width, height):  # the file changed since its header was read
+                raise OSError(f"its size changed from {width}x{height} to "
+                              f"{img.size[0]}x{img.size[1]}")
             img.load()  # force the full decode: a truncated file fails here, not later
             if img.mode.startswith("I;16"):
                 grey = np.asarray(img, dtype=np.uint32)
@@ -87,28 +122,37 @@ def read_rgb(path: str | Path) -> np.ndarray:
                 img = img.convert("RGBA")
             rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise InputError(f"{path}: expected a readable image, found a file that cannot be decoded "
-                         f"({error})") from None
+        raise _decode_error(path, error) from None
     return rgb
 
 
 def load_faces(paths: list[Path]) -> np.ndarray:
     """Read the given files into one ``(n, h, w, 3)`` uint8 array; all must have the first one's size.
 
-    Raises InputError naming the first file whose size differs (its size and the expected one).
+    Raises InputError naming the first file whose size differs (its size and the expected one),
+    found from its header before it is decoded. Memory: the (n, h, w, 3) array, allocated once
+    from the first image's size; a folder too large for memory is an InputError, not a crash.
     """
     if not paths:
         raise InputError("no face images given: expected at least one file")
     first = read_rgb(paths[0])
-    faces = np.empty((len(paths), *first.shape), dtype=np.uint8)
-    faces[0] = first
     h, w = first.shape[:2]
+    try:
+        faces = np.empty((len(paths), *first.shape), dtype=np.uint8)
+    except MemoryError:
+        size = len(paths) * first.nbytes / 2**30
+        raise InputError(f"{printable(paths[0].parent)}: expected face images that fit in memory, found "
+                         f"{len(paths)} images of {w}x{h} ({size:.1f} GiB)") from None
+    faces[0] = first
     for i, path in enumerate(paths[1:], start=1):
-        image = read_rgb(path)
-        if image.shape != first.shape:
+        size = image_size(path)
+        if size == (w, h):
+            image = read_rgb(path)
+            size = image.shape[1::-1]
+        if size != (w, h):
             raise InputError(
-                f"{path}: expected {w}x{h} pixels (width x height) like the first image "
-                f"{paths[0].name}, found {image.shape[1]}x{image.shape[0]}"
+                f"{printable(path)}: expected {w}x{h} pixels (width x height) like the first image "
+                f"{printable(paths[0].name)}, found {size[0]}x{size[1]}"
             )
         faces[i] = image
     return faces
