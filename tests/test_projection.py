@@ -1,4 +1,4 @@
-"""pipeline.lib.projection: the 2-D projection for the scatter plot (PCA or t-SNE)."""
+"""pipeline.lib.projection: the 2-D projection for the scatter plot (separation, PCA or t-SNE)."""
 
 from __future__ import annotations
 
@@ -21,23 +21,23 @@ def blobs(per_blob: int = 100, dims: int = 16, seed: int = 0) -> tuple[np.ndarra
 
 @pytest.mark.parametrize("method", METHODS)
 def test_shape_and_dtype(method):
-    features, _ = blobs(per_blob=30)
-    points = project_2d(features, method, seed=0)
+    features, labels = blobs(per_blob=30)
+    points = project_2d(features, method, seed=0, clusters=labels)
     assert points.shape == (60, 2) and points.dtype == np.float64
     assert np.isfinite(points).all()
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_same_input_same_seed_same_bytes(method):
-    features, _ = blobs()
-    first = project_2d(features, method, seed=3)
-    assert project_2d(features.copy(), method, seed=3).tobytes() == first.tobytes()
+    features, labels = blobs()
+    first = project_2d(features, method, seed=3, clusters=labels)
+    assert project_2d(features.copy(), method, seed=3, clusters=labels.copy()).tobytes() == first.tobytes()
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_two_separated_blobs_stay_separated(method):
     features, labels = blobs()
-    points = project_2d(features, method, seed=0)
+    points = project_2d(features, method, seed=0, clusters=labels)
     # every point's nearest neighbour in the plane is from its own blob
     distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
     np.fill_diagonal(distances, np.inf)
@@ -63,7 +63,7 @@ def test_small_inputs():
     """t-SNE's perplexity shrinks with n (scikit-learn needs perplexity < n)."""
     features = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
     for method in METHODS:
-        assert project_2d(features, method, seed=0).shape == (4, 2)
+        assert project_2d(features, method, seed=0, clusters=np.array([0, 0, 1, 1])).shape == (4, 2)
 
 
 @pytest.mark.parametrize("method", ["PCA", "umap", "", None, 2])
@@ -71,4 +71,21 @@ def test_unknown_method_is_one_line_naming_the_param(method):
     features, _ = blobs(per_blob=5)
     with pytest.raises(InputError) as error:
         project_2d(features, method, seed=0)
-    assert str(error.value) == f"params.yaml: plot.projection: expected one of pca, tsne, found {method!r}"
+    assert str(error.value) == f"params.yaml: plot.projection: expected one of separation, pca, tsne, found {method!r}"
+
+
+def test_separation_runs_x_along_the_clusters_and_needs_them():
+    """x is the line between the cluster means: the clusters lie apart along x, and their means
+    differ in x alone (y is what is left)."""
+    features, labels = blobs()
+    points = project_2d(features, "separation", seed=0, clusters=labels)
+    assert points[labels == 1, 0].min() > points[labels == 0, 0].max()
+    assert abs(points[labels == 1, 1].mean() - points[labels == 0, 1].mean()) < 1e-9
+    with pytest.raises(ValueError, match="needs the clusters"):
+        project_2d(features, "separation", seed=0)
+
+
+def test_separation_with_one_cluster_falls_back_to_the_main_direction():
+    features, _ = blobs(per_blob=20)
+    points = project_2d(features, "separation", seed=0, clusters=np.zeros(40, dtype=np.int8))
+    assert np.isfinite(points).all() and points[:, 0].std() > points[:, 1].std()

@@ -312,19 +312,16 @@ def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img"
     ``rows``: an array, or an iterable of arrays (a file read in pieces: :func:`iter_npy_chunks`),
     each split again into pieces of at most ``chunk`` rows. ``function`` maps (k, ...) to (k, d).
     ``out``: an (n, d) array filled in place, or a writer with ``write(chunk)`` and ``len()``
-    (:class:`NpyWriter`), so only one piece is in memory at a time. A progress bar on stderr says
-    ``label``; a count that does not reach ``len(out)`` is an error ("<k> <done_as>, expected <n>").
+    (:class:`NpyWriter`), so only one piece is in memory at a time. Progress on stderr says
+    ``label`` (:class:`pipeline.lib.progress.Progress`); a count that does not reach ``len(out)`` is an error ("<k> <done_as>, expected <n>").
     Returns ``out``.
     """
-    import sys
-
-    from tqdm import tqdm
+    from pipeline.lib.progress import Progress
 
     pieces = (rows[start:start + chunk] for start in range(0, len(rows), chunk)) \
         if isinstance(rows, np.ndarray) else rows
     write, done = getattr(out, "write", None), 0
-    with tqdm(total=len(out), desc=label, unit=unit, disable=not progress, file=sys.stderr,
-              mininterval=1.0) as bar:
+    with Progress(len(out), label, unit, enabled=progress) as bar:
         for piece in pieces:
             for start in range(0, len(piece), chunk):
                 result = np.asarray(function(piece[start:start + chunk]), dtype=np.float32)

@@ -107,6 +107,48 @@ def project(arrays: dict, prefix: str, rows: np.ndarray) -> np.ndarray:
     return (centred @ arrays[f"{prefix}_components"].T / arrays[f"{prefix}_scale"]).astype(np.float32)
 
 
+def dims_for(requested: int, images: int, min_images_per_dim: int) -> int:
+    """The PCA size to use: ``requested``, capped so each dimension has ``min_images_per_dim``
+    images (at least 2 dimensions). Whitening scales every kept direction to unit variance, so
+    on a small set it would blow sampling noise up to the size of real structure."""
+    return min(requested, max(2, images // min_images_per_dim))
+
+
+def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: bool, seed: int,
+                 incremental=lambda view: False, log=print) -> tuple[np.ndarray, dict, dict]:
+    """PCA of each view to ``dims[name]`` (whitened if asked), then of all views side by side
+    to ``joint_dims``.
+
+    ``views``: name → (N, d_name) array or :class:`pipeline.arrays.NpyFile`, the same N rows in
+    each. ``incremental(view)`` says whether to fit that view batch by batch. Returns the
+    components (N, ≤ joint_dims) float32; every fitted PCA as plain arrays (name_mean,
+    name_components, name_scale, and joint_*; :func:`project` applies them to new rows); and,
+    per view and for the joint PCA, its size and the share of variance kept (%).
+    """
+    parts, fitted, info = [], {}, {}
+    for name, view in views.items():
+        pca = fit_pca(view, dims[name], whiten, seed, incremental=incremental(view))
+        parts.append(transform(pca, view))
+        fitted.update(pca_arrays(pca, name))
+        info[name] = {"dims": int(pca.n_components_),
+                      "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}
+        log(f"{name}: PCA {view.shape[1]} → {pca.n_components_} dims, "
+            f"{info[name]['explained_variance_percent']:.1f} % of the variance kept")
+    joined = np.hstack(parts)
+    pca = fit_pca(joined, min(joint_dims, joined.shape[1]), whiten, seed)
+    fitted.update(pca_arrays(pca, "joint"))
+    info["joint"] = {"dims": int(pca.n_components_),
+                     "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}
+    log(f"all views side by side: {joined.shape[1]} → {pca.n_components_} dims"
+        f"{' (whitened)' if whiten else ''}")
+    return transform(pca, joined), fitted, info
+
+
+def project_views(fitted: dict, views: dict) -> np.ndarray:
+    """What :func:`reduce_views` gives for new rows, from its fitted arrays: (N, joint_dims) float32."""
+    return project(fitted, "joint", np.hstack([project(fitted, name, view) for name, view in views.items()]))
+
+
 class TwoClusters:
     """Two clusters behind one small interface: ``fit(features)``, then ``predict(features)``.
 
@@ -115,6 +157,10 @@ class TwoClusters:
         ``gmm``: a two-component Gaussian mixture with full covariances.
         ``coordinates``: the seed report's "method II": take the first two PCA coordinates and
         label each point by which one is larger; nothing is fitted.
+
+    scikit-learn fits; the fitted model is kept as plain arrays (:meth:`arrays`), and labels are
+    computed from those in NumPy, by the stage and by pipeline.label alike (:meth:`from_arrays`),
+    so a saved model labels new images exactly as the run labelled its own.
     """
 
     def __init__(self, method: str, seed: int = 0, *, n_init: int = 10, minibatch: bool = False):
@@ -122,7 +168,7 @@ class TwoClusters:
             raise InputError(f"params.yaml: cluster.method: expected one of {', '.join(METHODS)}, "
                              f"found {method!r}")
         self.method, self.seed, self.n_init, self.minibatch = method, seed, n_init, minibatch
-        self.model = None
+        self.fitted: dict[str, np.ndarray] = {}
 
     def fit(self, features) -> "TwoClusters":
         if self.method == "coordinates":  # nothing to fit: the features are not even read
@@ -134,25 +180,51 @@ class TwoClusters:
 
             features = arrays.load(features, np.float32)
             kmeans = MiniBatchKMeans if self.minibatch else KMeans
-            self.model = kmeans(n_clusters=2, n_init=self.n_init, random_state=self.seed).fit(features)
+            model = kmeans(n_clusters=2, n_init=self.n_init, random_state=self.seed).fit(features)
+            self.fitted = {"centres": np.asarray(model.cluster_centers_, np.float64)}
         else:
             from sklearn.mixture import GaussianMixture
 
             features = arrays.load(features, np.float32)
-            self.model = GaussianMixture(n_components=2, covariance_type="full", n_init=2,
-                                         reg_covar=1e-4, random_state=self.seed).fit(features)
+            model = GaussianMixture(n_components=2, covariance_type="full", n_init=2,
+                                    reg_covar=1e-4, random_state=self.seed).fit(features)
+            self.fitted = {"weights": model.weights_, "means": model.means_,
+                           "precisions_cholesky": model.precisions_cholesky_}
         return self
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The fitted model as plain arrays (no pickle): k-means' two centres (2, d); the
+        mixture's weights (2,), means (2, d) and precision Cholesky factors (2, d, d); nothing
+        for ``coordinates``."""
+        return dict(self.fitted)
+
+    @classmethod
+    def from_arrays(cls, method: str, fitted: dict[str, np.ndarray]) -> "TwoClusters":
+        """A model that predicts as the one whose :meth:`arrays` gave ``fitted``."""
+        model = cls(method)
+        model.fitted = {key: np.asarray(value, np.float64) for key, value in fitted.items()}
+        return model
+
+    def _labels(self, batch: np.ndarray) -> np.ndarray:
+        if self.method == "coordinates":
+            return batch[:, 0] > batch[:, 1]
+        batch = batch.astype(np.float64)
+        if self.method == "kmeans":  # the nearest centre
+            return np.argmin(((batch[:, None, :] - self.fitted["centres"][None]) ** 2).sum(axis=2), axis=1)
+        # the component of the highest weighted log-likelihood (the shared constant dropped)
+        scores = []
+        for weight, mean, factor in zip(self.fitted["weights"], self.fitted["means"],
+                                        self.fitted["precisions_cholesky"]):
+            whitened = (batch - mean) @ factor
+            scores.append(np.log(weight) + np.sum(np.log(np.diag(factor))) - 0.5 * np.sum(whitened ** 2, axis=1))
+        return np.argmax(np.stack(scores, axis=1), axis=1)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """(n, dims) features → (n,) int8 cluster labels in {0, 1}."""
         labels = np.empty(len(features), dtype=np.int8)
         start = 0
         for batch in arrays.iter_chunks(features, CHUNK):
-            batch = np.asarray(batch, dtype=np.float32)
-            if self.method == "coordinates":
-                labels[start:start + len(batch)] = batch[:, 0] > batch[:, 1]
-            else:
-                labels[start:start + len(batch)] = self.model.predict(batch)
+            labels[start:start + len(batch)] = self._labels(np.asarray(batch, dtype=np.float32))
             start += len(batch)
         return labels
 
@@ -164,6 +236,21 @@ def align(labels: np.ndarray, visualization_labels: np.ndarray) -> tuple[np.ndar
     if first_half.mean() > 0.5:
         return (1 - labels).astype(np.int8), (1 - visualization_labels).astype(np.int8)
     return labels, visualization_labels
+
+
+def align_pool(labels: np.ndarray, rows) -> np.ndarray:
+    """:func:`align` for a pool's labels (n + 2k,), named after its visualization rows
+    (``rows``: :class:`pipeline.lib.pool.Rows`)."""
+    visualization = rows.visualization_part(labels)
+    if visualization[: len(visualization) // 2].mean() > 0.5:
+        return (1 - labels).astype(np.int8)
+    return labels.astype(np.int8)
+
+
+def summarize_pool(labels: np.ndarray, rows) -> dict:
+    """:func:`summarize` of a pool's labels: the cluster sizes of the competition images, the
+    accuracy and confusion of the visualization images."""
+    return summarize(rows.competition_part(labels), rows.visualization_part(labels))
 
 
 def visualization_accuracy(visualization_labels: np.ndarray) -> float:
@@ -184,3 +271,43 @@ def summarize(labels: np.ndarray, visualization_labels: np.ndarray) -> dict:
             for name, part in (("A", visualization_labels[:half]), ("B", visualization_labels[half:]))
         },
     }
+
+
+def error_rates(visualization_labels: np.ndarray) -> tuple[float, float]:
+    """(e_A, e_B): the share of dataset A's and of dataset B's visualization images put in the
+    other dataset's cluster, with cluster 0 matched to A (as :func:`align` names them)."""
+    half = len(visualization_labels) // 2
+    return (float(np.mean(visualization_labels[:half] != 0)),
+            float(np.mean(visualization_labels[half:] != 1)))
+
+
+def estimated_pair_accuracy(labels: np.ndarray, visualization_labels: np.ndarray,
+                            pairs: np.ndarray) -> float:
+    """What Kaggle should score for ``pairs``: the expected share of pairs labelled right.
+
+    A pair is labelled right when both images are in their dataset's cluster or both are not
+    (two wrong make a right "same"/"different"). The visualization images, which take exactly
+    the path of the competition's images, give each dataset's error rate e_A, e_B; the
+    competition's own mix of the datasets (not 50/50 in general) is read off the cluster sizes,
+    corrected for those errors. From both, the chance that an image of cluster c is misplaced is
+    w_c = P(other dataset | cluster c), and a pair of clusters (c1, c2) is right with chance
+    (1 − w_c1)(1 − w_c2) + w_c1·w_c2, averaged over ``pairs``.
+
+    ``labels`` (n,) and ``visualization_labels`` (2k,) in {0, 1}, aligned (cluster 0 ≈ A);
+    ``pairs`` (m, 3) rows of (id, image1, image2), image numbers 1-based.
+    """
+    e_a, e_b = error_rates(visualization_labels)
+    share_0 = float(np.mean(labels == 0)) if len(labels) else 0.5
+    # share_0 = π_A (1 − e_A) + (1 − π_A) e_B, solved for the share π_A of dataset A
+    denominator = 1.0 - e_a - e_b
+    prior_a = float(np.clip((share_0 - e_b) / denominator, 0.0, 1.0)) if denominator > 0 else 0.5
+    prior_b = 1.0 - prior_a
+    in_0 = prior_a * (1 - e_a) + prior_b * e_b  # images that land in cluster 0, by dataset
+    in_1 = prior_b * (1 - e_b) + prior_a * e_a
+    misplaced = np.array([prior_b * e_b / in_0 if in_0 > 0 else 0.0,
+                          prior_a * e_a / in_1 if in_1 > 0 else 0.0])
+    if not len(pairs):
+        return 1.0
+    w1 = misplaced[labels[pairs[:, 1] - 1]]
+    w2 = misplaced[labels[pairs[:, 2] - 1]]
+    return float(np.mean((1 - w1) * (1 - w2) + w1 * w2))

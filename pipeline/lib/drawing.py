@@ -15,28 +15,15 @@ COLOURS = ("#1f77b4", "#d62728")  # cluster / dataset 0 and 1
 plt.rcParams.update({"svg.hashsalt": "hw7", "figure.dpi": 100})
 
 
-def separation_axes(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """A 2-D view of (n, d) ``points`` that shows two clusters apart: (n, 2) float64.
-
-    x runs along the line joining the two cluster means; y along the main direction of
-    what is left. For d = 2 the points are returned as they are.
-    """
-    points = np.asarray(points, dtype=np.float64)
-    if points.shape[1] <= 2:
-        return np.pad(points, ((0, 0), (0, 2 - points.shape[1])))
-    centred = points - points.mean(axis=0)
-    between = centred[labels == 1].mean(axis=0) - centred[labels == 0].mean(axis=0)
-    if not np.any(labels == 1) or not np.any(labels == 0) or not np.linalg.norm(between):
-        between = np.linalg.svd(centred, full_matrices=False)[2][0]
-    x_axis = between / np.linalg.norm(between)
-    residual = centred - np.outer(centred @ x_axis, x_axis)
-    y_axis = np.linalg.svd(residual, full_matrices=False)[2][0]
-    y_axis *= np.sign(y_axis[np.argmax(np.abs(y_axis))])
-    return np.column_stack([centred @ x_axis, centred @ y_axis])
+AXES = {  # plot.projection → the (x, y) axis labels
+    "separation": ("along the line between the cluster means", "main remaining direction"),
+    "pca": ("principal component 1", "principal component 2"),
+    "tsne": ("t-SNE 1", "t-SNE 2"),
+}
 
 
 def projection_figure(xy: np.ndarray, truth: np.ndarray, predicted: np.ndarray, accuracy: float,
-                      title: str = "visualization images"):
+                      method: str = "separation", title: str = "visualization images"):
     """Two scatter panels of the same (n, 2) points: coloured by truth, and by predicted cluster."""
     figure, axes = plt.subplots(1, 2, figsize=(12, 5.5), sharex=True, sharey=True)
     panels = ((truth, "truth", ("dataset A (first half)", "dataset B (second half)")),
@@ -52,9 +39,9 @@ def projection_figure(xy: np.ndarray, truth: np.ndarray, predicted: np.ndarray, 
                          linewidths=0.6, label=f"disagrees with truth ({int(wrong.sum())})")
         axis.set_title(name)
         axis.legend(loc="best", markerscale=3, fontsize=8)
-        axis.set_xlabel("along the line between cluster means")
-    axes[0].set_ylabel("main remaining direction")
-    figure.suptitle(f"{title} in 2-D ({len(xy)} images)")
+        axis.set_xlabel(AXES[method][0])
+    axes[0].set_ylabel(AXES[method][1])
+    figure.suptitle(f"{title} in 2-D ({len(xy)} images, {method} projection)")
     figure.tight_layout()
     return figure
 

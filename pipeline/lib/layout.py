@@ -22,7 +22,6 @@ import multiprocessing
 import os
 import re
 import signal
-import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -30,10 +29,10 @@ from typing import Iterator
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from tqdm import tqdm
 
 from pipeline.lib import arrays
 from pipeline.lib.errors import InputError, one_line, printable
+from pipeline.lib.progress import Progress
 
 IMAGE_SHAPE = (32, 32, 3)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -183,9 +182,7 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
     """
     batch = batch or BATCH
     workers = workers or usable_cpus()
-    bar = tqdm(total=len(paths), desc="decode images", unit="img", file=sys.stderr, mininterval=1.0,
-               disable=None if progress else True)  # None: a bar only on a terminal
-    with bar:
+    with Progress(len(paths), "decode images", "img", enabled=progress) as bar:
         if workers <= 1 or len(paths) < PARALLEL_FROM:
             for start in range(0, len(paths), batch):
                 pixels = _decode_batch(paths[start:start + batch])

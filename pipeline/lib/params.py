@@ -46,3 +46,53 @@ def load_params(section: str | None = None, path: str | Path = PARAMS_FILE) -> d
     values = dict(params[section] or {})
     values.setdefault("seed", seed)
     return values
+
+
+# ------------------------------------------------------------------------- checking one section
+# Each stage checks its own section before any work (and before TensorFlow loads), so a typo
+# fails in a second with one line naming params.yaml, the key, what was expected and found.
+
+def _bad(section: str, key: str, expected: str, found: Any) -> InputError:
+    return InputError(f"params.yaml: {section}.{key}: expected {expected}, found {found!r}")
+
+
+def check_keys(section: str, params: dict, known) -> None:
+    """No key of ``section`` outside ``known`` (``seed`` is added by :func:`load_params`)."""
+    for key in params:
+        if key not in known and key != "seed":
+            raise InputError(f"params.yaml: {section}.{key}: unknown key, expected one of {', '.join(known)}")
+
+
+def integer(section: str, params: dict, key: str, least: int = 1) -> int:
+    value = params.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise _bad(section, key, f"an integer ≥ {least}", value)
+    return value
+
+
+def number(section: str, params: dict, key: str, low: float, high: float) -> float:
+    """A number in (low, high]; PyYAML reads 1e-3 (no dot) as text, which is accepted too."""
+    value = params.get(key)
+    try:
+        parsed = float(value) if isinstance(value, str) else value
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, bool) or not isinstance(parsed, (int, float)) or not low < parsed <= high:
+        raise _bad(section, key, f"a number in ({low:g}, {high:g}]", value)
+    return float(parsed)
+
+
+def integers(section: str, params: dict, key: str, most: int) -> tuple[int, ...]:
+    """A list of 1 to ``most`` positive integers."""
+    value = params.get(key)
+    if (not isinstance(value, list) or not 1 <= len(value) <= most
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+        raise _bad(section, key, f"a list of 1 to {most} positive integers", value)
+    return tuple(value)
+
+
+def flag(section: str, params: dict, key: str) -> bool:
+    value = params.get(key)
+    if not isinstance(value, bool):
+        raise _bad(section, key, "true or false", value)
+    return value

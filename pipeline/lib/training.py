@@ -1,0 +1,82 @@
+"""What every stage that trains a Keras model shares: how it reports progress, and a quiet stderr.
+
+Keras's ``verbose=1`` draws a live bar by rewriting one line; in a log file (``dvc repro``
+piped to a file, CI) that becomes thousands of updates per epoch on one line. On a terminal
+the bar is kept; elsewhere Keras prints one line per epoch (``verbose=2``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import sys
+import threading
+
+
+def keras_verbosity(stream=None) -> int:
+    """1 (a live progress bar) when ``stream`` (default stdout, where Keras writes) is a
+    terminal, else 2 (one line per epoch)."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return 1 if isatty is not None and isatty() else 2
+
+
+# TensorFlow's C++ runtime writes notices straight to file descriptor 2 before (and despite) any
+# logging setting — TF_CPP_MIN_LOG_LEVEL does not reach them. They read as errors to a user
+# ("E0000 … NodeDef mentions attribute use_unbounded_threadpool" is a tf.data graph attribute
+# this runtime ignores) and say nothing actionable, so these exact ones are dropped; every
+# other byte written to stderr passes through unchanged and at once.
+HARMLESS = (
+    b"All log messages before absl::InitializeLog() is called are written to STDERR",
+    b"oneDNN custom operations are on",
+    b"This TensorFlow binary is optimized to use available CPU instructions",
+    b"To enable the following instructions:",
+    b"NodeDef mentions attribute use_unbounded_threadpool",
+)
+_LOG_START = re.compile(rb"^(WARNING: All log|[IWE]\d{4} |To enable the)")  # lines held until known
+_installed: list = []
+
+
+def _forward(source: int, target: int) -> None:
+    """Copy ``source`` to ``target`` until end of file, leaving out the HARMLESS lines."""
+    pending = b""  # the start of a line that may turn out to be harmless
+    while chunk := os.read(source, 65536):
+        data = pending + chunk
+        lines = data.split(b"\n")
+        pending = lines.pop()
+        out = [line + b"\n" for line in lines if not any(notice in line for notice in HARMLESS)]
+        if pending and not _LOG_START.match(pending[:20]):  # a progress bar or a partial line
+            out.append(pending)
+            pending = b""
+        if out:
+            os.write(target, b"".join(out))
+    if pending and not any(notice in pending for notice in HARMLESS):
+        os.write(target, pending)
+
+
+def quiet_tensorflow() -> None:
+    """Filter TensorFlow's harmless start-up notices out of this process's stderr (see HARMLESS).
+
+    Call before importing TensorFlow. File descriptor 2 becomes a pipe read by a thread that
+    forwards to the real stderr; at exit the pipe is closed and the thread drained, so nothing
+    written before the end (a traceback included) is lost. Once per process.
+    """
+    if _installed or os.environ.get("PIPELINE_TF_NOTICES"):  # set to see everything
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    thread = threading.Thread(target=_forward, args=(read_end, real), name="stderr-filter", daemon=True)
+    thread.start()
+    _installed.append(thread)
+
+    def drain() -> None:
+        sys.stderr.flush()
+        os.dup2(real, 2)  # closes the pipe's last write end: the thread reads to the end
+        thread.join(timeout=5)
+
+    atexit.register(drain)
