@@ -1,18 +1,24 @@
-"""Label a new competition folder with the models a finished run trained: no training.
+"""Label a new test set with the models a finished run trained: nothing is retrained.
 
     python -m pipeline.label COMPETITION_DIR OUT_CSV
+    python -m pipeline.label IMAGES_DIR TEST_CASE_CSV OUT_CSV     (the course's cluster.sh)
 
-Run in the repository after `dvc repro` (or `dvc exp apply`): it reads the trained autoencoder
-(models/autoencoder.keras), the fitted PCAs (data/reduce/pca/), the last self-training round's
-fold CNNs and linear model (data/refine/model/) and params.yaml's `hog` section, and applies
-them, in that order, to the images of COMPETITION_DIR, which must be in the competition
-layout (images/, test_case.csv, visualization.npy). Each image is labelled as the run labelled
-its visualization images: sign × (linear score / its spread + mean fold-CNN score / its
-spread) > 0. Writes OUT_CSV (`id,label`, one row per test pair) atomically and prints the
-visualization accuracy of the new folder.
+Run in the repository after `dvc repro` (or `dvc exp apply`, or `dvc pull` of a shared run). It
+applies, in the pipeline's order, what the run learned and fitted: the autoencoder
+(models/autoencoder.keras), HOG (params.yaml's `hog`), the patch dictionary
+(data/patches/dictionary/), the self-training bootstrap PCAs and linear models
+(data/selftrain/model/) and CNNs (data/selftrain/cnn/), the PCAs of `reduce` (data/reduce/pca/) and
+the clusters (data/cluster/model/). Images the run never saw get the mean of the cross-fitted
+models' scores. Writes OUT_CSV (`id,label`, one row per test pair) atomically.
+
+With a competition folder (images/, test_case.csv, visualization.npy) the visualization images
+are labelled alongside and their accuracy, and the pair accuracy it implies, are printed. The
+three-argument form is the course's `bash cluster.sh <images dir> <test_case.csv>
+<prediction.csv>`: no visualization.npy, no accuracy.
 
 Use it when a new test set comes and the trained pipeline should label it now; `dvc exp run
--S data.dir=…` retrains on the new images instead (a better fit, ~20 minutes on 2 cores).
+-S data.dir=…` fits everything to the new images instead (better when they differ from the
+run's: BENCHMARKS.md, label).
 """
 
 from __future__ import annotations
@@ -27,83 +33,97 @@ from pipeline.lib import clustering, layout
 from pipeline.lib.descriptors import HogConfig, hog_descriptors
 from pipeline.lib.errors import InputError, main_guard
 from pipeline.lib.params import load_params
+from pipeline.lib.patches import Dictionary, descriptors
+from pipeline.lib.selftrain import apply_linear
 from pipeline.lib.submission import write_submission
+from pipeline.lib.training import quiet_tensorflow
 
-USAGE = "usage: python -m pipeline.label COMPETITION_DIR OUT_CSV"
+USAGE = ("usage: python -m pipeline.label COMPETITION_DIR OUT_CSV, or "
+         "python -m pipeline.label IMAGES_DIR TEST_CASE_CSV OUT_CSV")
 AUTOENCODER = Path("models/autoencoder.keras")
-PCA_DIR = Path("data/reduce/pca")
-MODEL_DIR = Path("data/refine/model")
-VIEWS = ("codes", "hog")  # in the order reduce put them side by side
+CNNS = Path("data/selftrain/cnn")
+FITTED = {"dictionary": Path("data/patches/dictionary"), "selftrain": Path("data/selftrain/model"),
+          "reduce": Path("data/reduce/pca"), "cluster": Path("data/cluster/model")}
+
+
+def load_arrays(folder: Path) -> dict[str, np.ndarray]:
+    return {path.stem: np.load(path, allow_pickle=False) for path in sorted(folder.glob("*.npy"))}
 
 
 def load_trained() -> dict:
-    """The trained parts, checked to be there before any image is decoded."""
-    needed = [AUTOENCODER, PCA_DIR, MODEL_DIR / "linear.npy", MODEL_DIR / "scales.npy"]
-    for path in needed:
+    """The run's fitted arrays and model paths, checked to be there before any image is decoded."""
+    for path in (AUTOENCODER, *FITTED.values()):
         if not path.exists():
-            raise InputError(f"{path}: expected the output of a finished run (dvc repro), found nothing; "
-                             f"labelling needs self-training (refine.rounds ≥ 1)")
-    folds = sorted(MODEL_DIR.glob("classifier_fold*.keras"))
-    if not folds:
-        raise InputError(f"{MODEL_DIR}/classifier_fold*.keras: expected the fold CNNs of refine, found none")
-    pca = {path.stem: np.load(path) for path in sorted(PCA_DIR.glob("*.npy"))}
-    return {"pca": pca, "folds": folds, "linear": np.load(MODEL_DIR / "linear.npy"),
-            "scales": np.load(MODEL_DIR / "scales.npy")}
+            raise InputError(f"{path}: expected the output of a finished run (dvc repro, or dvc pull of a "
+                             f"shared one), found nothing")
+    # no CNN when the run's pool was smaller than selftrain.min_images: the linear score alone
+    return {"cnns": sorted(CNNS.glob("cnn_*.keras")), **{name: load_arrays(folder) for name, folder in FITTED.items()}}
 
 
-def features(trained: dict, codes: np.ndarray, descriptors: np.ndarray) -> np.ndarray:
-    """The reduce stage's components of new images: each view projected, side by side, projected."""
-    pca = trained["pca"]
-    parts = [clustering.project(pca, name, view) for name, view in zip(VIEWS, (codes, descriptors))]
-    return clustering.project(pca, "joint", np.hstack(parts))
-
-
-def scores(trained: dict, components: np.ndarray, cnn_scores: np.ndarray) -> np.ndarray:
-    """The summed score of refine's last round: label 1 where > 0."""
-    weights, intercept = trained["linear"][:-1], trained["linear"][-1]
-    linear = components.astype(np.float64) @ weights + intercept
-    from pipeline.lib.selftrain import combine
-
-    return combine(linear, cnn_scores, trained["scales"])
-
-
-def run(folder: str, out_csv: str) -> None:
-    started = time.perf_counter()
-    config = HogConfig.from_params(load_params("hog"))
-    trained = load_trained()
-    images_dir, pairs_csv, visualization_npy = layout.competition_files(folder)
+def read_test_set(args: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """(pool (n + 2k, 32, 32, 3) uint8, pairs (m, 3), 2k) from the command line's folder or files."""
+    if len(args) == 1:
+        images_dir, pairs_csv, visualization_npy = layout.competition_files(args[0])
+        visualization = layout.read_visualization(visualization_npy)
+    else:
+        images_dir, pairs_csv, visualization = Path(args[0]), Path(args[1]), None
+        if not pairs_csv.is_file():
+            raise InputError(f"{pairs_csv}: expected the pairs CSV, found {'a folder' if pairs_csv.exists() else 'nothing'}")
     paths = layout.image_paths(images_dir)
     pairs = layout.read_pairs(pairs_csv, len(paths))
-    visualization = layout.read_visualization(visualization_npy)
     images = layout.decode_images(paths)
-    print(f"label: {len(paths)} images, {len(pairs)} pairs from {folder}", file=sys.stderr)
+    if visualization is None:
+        return images, pairs, 0
+    return np.concatenate([images, visualization]), pairs, len(visualization)
 
+
+def label(pool: np.ndarray, trained: dict) -> np.ndarray:
+    """The run's cluster label of every image of ``pool``: (N,) int8, cluster 0 ≈ the run's dataset A."""
+    quiet_tensorflow()
     import keras
 
     from pipeline.lib import autoencoder, selftrain
 
-    model = keras.models.load_model(AUTOENCODER)
-    encoder = keras.Model(model.input, model.get_layer("code").output)
-    classifiers = [keras.models.load_model(path) for path in trained["folds"]]
-    labelled = []
-    for name, batch in (("images", images), ("visualization", visualization)):
-        codes = autoencoder.encode(encoder, batch, np.empty((len(batch), encoder.output.shape[-1]), np.float32),
-                                   label=f"encode {name}")
-        descriptors = hog_descriptors(batch, config, label=f"hog {name}")
-        cnn = np.mean([selftrain.score(classifier, batch) for classifier in classifiers], axis=0)
-        labelled.append((scores(trained, features(trained, codes, descriptors), cnn) > 0).astype(np.int8))
-    labels, visualization_labels = clustering.align(*labelled)
-
-    table = write_submission(out_csv, pairs, labels)
-    accuracy = clustering.visualization_accuracy(visualization_labels)
-    print(f"label: wrote {out_csv} ({len(table)} pairs, {100 * table['label'].mean():.1f} % labelled 1); "
-          f"visualization accuracy {accuracy:.4f}; {time.perf_counter() - started:.1f} s")
+    encoder = autoencoder.encoder_of(keras.models.load_model(AUTOENCODER))
+    views = {"codes": autoencoder.encode(encoder, pool, np.empty((len(pool), encoder.output.shape[-1]), np.float32),
+                                         label="encode"),
+             "hog": hog_descriptors(pool, HogConfig.from_params(load_params("hog")), label="hog")}
+    dictionary = Dictionary.from_arrays(trained["dictionary"])
+    views["patches"] = descriptors(dictionary, pool, np.empty((len(pool), dictionary.width), np.float32))
+    bootstrap = clustering.project_views(trained["selftrain"], views)
+    scores = [apply_linear(trained["selftrain"]["linear"], bootstrap)]
+    if trained["cnns"]:
+        scores.append(np.mean([selftrain.cnn_logits(keras.models.load_model(path), pool) for path in trained["cnns"]],
+                              axis=0))
+    views["selftrain"] = np.column_stack(scores)
+    components = clustering.project_views(trained["reduce"], views)
+    fitted = dict(trained["cluster"])
+    method, swapped = str(fitted.pop("method")), bool(fitted.pop("swapped"))
+    labels = clustering.TwoClusters.from_arrays(method, fitted).predict(components)
+    return (1 - labels).astype(np.int8) if swapped else labels
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 2:
-        raise InputError(f"command line: expected 2 arguments, found {len(argv)}; {USAGE}")
-    run(*argv)
+    if len(argv) not in (2, 3):
+        raise InputError(f"command line: expected 2 or 3 arguments, found {len(argv)}; {USAGE}")
+    started = time.perf_counter()
+    out_csv = Path(argv[-1])
+    if out_csv.suffix.lower() != ".csv" or out_csv.is_dir():
+        raise InputError(f"{out_csv}: expected the name of the CSV file to write (….csv), found "
+                         f"{'a folder' if out_csv.is_dir() else repr(out_csv.name)}")
+    trained = load_trained()
+    pool, pairs, shown = read_test_set(argv[:-1])
+    print(f"label: {len(pool) - shown} images, {len(pairs)} pairs from {' '.join(argv[:-1])}", file=sys.stderr)
+    labels = label(pool, trained)
+    # named after this set's visualization halves (the pairs do not depend on the names)
+    images, visualization = clustering.align(labels[:len(pool) - shown], labels[len(pool) - shown:]) \
+        if shown else (labels, labels[:0])
+    table = write_submission(out_csv, pairs, images)
+    line = f"label: wrote {out_csv} ({len(table)} pairs, {100 * table['label'].mean():.1f} % labelled 1)"
+    if shown:
+        line += (f"; visualization accuracy {clustering.visualization_accuracy(visualization):.4f}, "
+                 f"estimated pair accuracy {clustering.estimated_pair_accuracy(images, visualization, pairs):.4f}")
+    print(f"{line}; {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

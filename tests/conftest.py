@@ -34,7 +34,8 @@ TINY_PARAMS = {
     "data": {"dir": "competition"},
     "embed": {"filters": [8, 16], "code_size": 8, "epochs": 1, "batch_size": 8,
               "learning_rate": 0.001, "flip": True, "train_samples": None},
-    "pca": {"dims": 4, "code_dims": 4, "hog_dims": 4, "whiten": True, "incremental": "auto"},
+    "pca": {"dims": 4, "code_dims": 4, "hog_dims": 4, "patch_dims": 4, "selftrain_dims": 1, "whiten": True,
+            "incremental": "auto"},
     "cluster": {"method": "kmeans", "alternative": "coordinates", "n_init": 2, "minibatch": False},
 }
 

@@ -12,6 +12,7 @@ once per case: a subprocess each would cost ~2 s).
 from __future__ import annotations
 
 import copy
+import json
 import importlib
 import os
 import pickle
@@ -346,16 +347,17 @@ def test_prepare_good_data_writes_outputs(tmp_path):
     result = run_stage_in("prepare", workdir, params_with(data={"dir": str(root)}))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    images = np.load(workdir / "data/prepared/images.npy")
-    assert images.shape == (N_IMAGES, 32, 32, 3) and images.dtype == np.uint8
+    images = np.load(workdir / "data/prepared/images.npy")  # the pool: competition images, then visualization
+    assert images.shape == (N_IMAGES + 2 * K, 32, 32, 3) and images.dtype == np.uint8
     with Image.open(root / "images" / "000012.jpg") as image:
         np.testing.assert_array_equal(images[11], np.asarray(image.convert("RGB")))
+    np.testing.assert_array_equal(images[N_IMAGES:], np.load(root / "visualization.npy"))
     pairs = np.load(workdir / "data/prepared/pairs.npy")
     assert pairs.shape == (N_PAIRS, 3) and pairs.dtype == np.int64
     np.testing.assert_array_equal(pairs[:, 0], np.arange(N_PAIRS))
-    assert np.load(workdir / "data/prepared/visualization.npy").shape == (2 * K, 32, 32, 3)
-    assert sorted(p.name for p in (workdir / "data/prepared").iterdir()) == [
-        "images.npy", "pairs.npy", "visualization.npy"]
+    assert json.loads((workdir / "data/prepared/rows.json").read_text()) == {"competition": N_IMAGES,
+                                                                             "visualization": 2 * K}
+    assert sorted(p.name for p in (workdir / "data/prepared").iterdir()) == ["images.npy", "pairs.npy", "rows.json"]
 
 
 # ----------------------------------------------------------------- prepare: quirks that just work
@@ -405,7 +407,7 @@ def test_prepare_quirks_just_work(tmp_path, quirk):
     assert "error" not in result.stderr
     np.testing.assert_array_equal(np.load(workdir / "data/prepared/pairs.npy"), expected_pairs)
     images = np.load(workdir / "data/prepared/images.npy")
-    assert images.shape == (N_IMAGES, 32, 32, 3) and images.dtype == np.uint8
+    assert images.shape == (N_IMAGES + 2 * K, 32, 32, 3) and images.dtype == np.uint8
     if quirk == "grey-image":
         assert np.abs(images[1].astype(int) - 77).max() <= 1
     if quirk == "palette-image":
@@ -429,8 +431,8 @@ def embed_workdir(tmp_path):
     prepared = workdir / "data" / "prepared"
     prepared.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    np.save(prepared / "images.npy", rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8))
-    np.save(prepared / "visualization.npy", rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8))
+    np.save(prepared / "images.npy", rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8))  # the pool
+    (prepared / "rows.json").write_text(json.dumps({"competition": 16, "visualization": 4}))
     stubs = tmp_path / "stubs"
     marker = tmp_path / "tensorflow-imported"
     for name in ("tensorflow", "keras", "dvclive"):
@@ -526,22 +528,25 @@ def test_embed_good_params_reach_tensorflow(embed_workdir, changes):
 
 # ======================================================================= reduce: pca.* params
 def write_codes(workdir: Path, n: int, d: int, k: int = 2, hog_width: int = 12) -> None:
-    """Fake inputs of reduce: codes (n, d) from embed, descriptors (n, hog_width) from hog."""
+    """Fake inputs of reduce, one row per image of the pool: codes (n, d) from embed, descriptors
+    (n, hog_width) from hog and (n, 10) from patches, scores (n, 2) from selftrain."""
     rng = np.random.default_rng(0)
-    for folder, name, width in (("embed", "codes", d), ("hog", "descriptors", hog_width)):
+    for folder, name, width in (("embed", "codes", d), ("hog", "descriptors", hog_width),
+                                ("patches", "descriptors", 10), ("selftrain", "features", 2)):
         (workdir / "data" / folder).mkdir(parents=True)
         np.save(workdir / "data" / folder / f"{name}.npy", rng.normal(size=(n, width)).astype(np.float32))
-        np.save(workdir / "data" / folder / f"visualization_{name}.npy",
-                rng.normal(size=(2 * k, width)).astype(np.float32))
 
 
 REDUCE_CASES = {  # (codes shape (n, d), pca changes, expected texts)
     "code-dims-above-code-size": ((20, 8), {"code_dims": 9},
                                   ["params.yaml: pca.code_dims: expected at most 8", "data/embed/codes.npy",
                                    "found 9"]),
-    "dims-above-both-views": ((20, 8), {"dims": 9},
-                              ["params.yaml: pca.dims: expected at most pca.code_dims + pca.hog_dims = 8",
-                               "found 9"]),
+    "dims-above-all-views": ((20, 8), {"dims": 14},
+                             ["params.yaml: pca.dims: expected at most pca.code_dims + pca.hog_dims + "
+                              "pca.patch_dims + pca.selftrain_dims = 13", "found 14"]),
+    "selftrain-dims-above-its-width": ((20, 8), {"selftrain_dims": 3},
+                                       ["params.yaml: pca.selftrain_dims: expected at most 2",
+                                        "data/selftrain/features.npy", "found 3"]),
 }
 REDUCE_PARAM_CASES = {  # the same checks, in process
     "hog-dims-width-plus-one": ((20, 4), {"hog_dims": 13}, ["pca.hog_dims: expected at most 12", "found 13"]),
@@ -590,9 +595,9 @@ def test_reduce_missing_codes(tmp_path):
                          "data/embed/codes.npy: expected an input file, found nothing", "dvc repro")
 
 
-@pytest.mark.parametrize("shape, dims", [((20, 8), 8), ((6, 16), 6)], ids=["code-size", "image-count"])
+@pytest.mark.parametrize("shape, dims", [((20, 8), 13), ((6, 16), 6)], ids=["views-side-by-side", "image-count"])
 def test_reduce_largest_valid_dims(tmp_path, monkeypatch, capsys, shape, dims):
-    """The control: dims = min(code_dims + hog_dims, images) is accepted and written."""
+    """The control: dims = min(the views' dims side by side, images) is accepted and written."""
     workdir = reduce_workdir(tmp_path, shape, {"dims": dims})
     result = run_in_process("reduce", workdir, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr
@@ -601,11 +606,13 @@ def test_reduce_largest_valid_dims(tmp_path, monkeypatch, capsys, shape, dims):
 
 # ===================================================================== cluster: cluster.* params
 def write_components(workdir: Path, n: int = 20, dims: int = 4, k: int = 2) -> None:
+    """Fake inputs of cluster: the pool's components (n + 2k, dims), n competition rows."""
     reduce = workdir / "data" / "reduce"
     reduce.mkdir(parents=True)
     rng = np.random.default_rng(0)
-    np.save(reduce / "components.npy", rng.normal(size=(n, dims)).astype(np.float32))
-    np.save(reduce / "visualization_components.npy", rng.normal(size=(2 * k, dims)).astype(np.float32))
+    np.save(reduce / "components.npy", rng.normal(size=(n + 2 * k, dims)).astype(np.float32))
+    (workdir / "data" / "prepared").mkdir(parents=True)
+    (workdir / "data" / "prepared" / "rows.json").write_text(json.dumps({"competition": n, "visualization": 2 * k}))
 
 
 CLUSTER_PARAM_CASES = {  # (component dims, cluster changes, expected texts)
@@ -655,38 +662,50 @@ def test_cluster_good_params(tmp_path, monkeypatch, capsys, method):
     result = run_in_process("cluster", workdir, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr
     labels = np.load(workdir / "data/cluster/labels.npy")
-    assert labels.shape == (20,) and set(np.unique(labels)) <= {0, 1}
+    assert labels.shape == (24,) and set(np.unique(labels)) <= {0, 1}
 
 
-# ============================================================ hog and refine: params before work
-HOG_REFINE_CASES = {
-    "hog-cell-zero": ("hog", {"hog": {"cell": 0}}, ["params.yaml: hog.cell", "positive integer", "found 0"]),
-    "hog-unknown-key": ("hog", {"hog": {"cells": 4}}, ["params.yaml: hog.cells: unknown key"]),
-    "refine-rounds-negative": ("refine", {"refine": {"rounds": -1}},
-                               ["params.yaml: refine.rounds", "≥ 0", "found -1"]),
-    "refine-filters-text": ("refine", {"refine": {"filters": "wide"}},
-                            ["params.yaml: refine.filters", "found 'wide'"]),
+# ========================================================= hog, patches, selftrain: params before work
+PARAM_CASES = {
+    "hog-cell-zero": ("hog", {"cell": 0}, ["params.yaml: hog.cell", "positive integer", "found 0"]),
+    "hog-unknown-key": ("hog", {"cells": 4}, ["params.yaml: hog.cells: unknown key"]),
+    "patches-size-one": ("patches", {"size": 1}, ["params.yaml: patches.size: expected 2 to 16 pixels, found 1"]),
+    "patches-atoms-text": ("patches", {"atoms": "many"}, ["params.yaml: patches.atoms", "found 'many'"]),
+    "patches-pooling-too-fine": ("patches", {"size": 16, "pooling": 18},
+                                 ["params.yaml: patches.pooling: expected at most 17", "found 18"]),
+    "patches-unknown-key": ("patches", {"atom": 8}, ["params.yaml: patches.atom: unknown key"]),
+    "selftrain-folds-one": ("selftrain", {"folds": 1},
+                            ["params.yaml: selftrain.folds: expected an integer ≥ 2, found 1"]),
+    "selftrain-filters-text": ("selftrain", {"filters": "wide"},
+                               ["params.yaml: selftrain.filters", "found 'wide'"]),
+    "selftrain-rate-zero": ("selftrain", {"learning_rate": 0},
+                            ["params.yaml: selftrain.learning_rate: expected a number in (0, 1], found 0"]),
+    "selftrain-missing-key": ("selftrain", {"epochs": "DELETE"},
+                              ["params.yaml: selftrain: expected keys", "found no epochs"]),
+    "selftrain-unknown-key": ("selftrain", {"rounds": 3}, ["params.yaml: selftrain.rounds: unknown key"]),
 }
-REFINE_DEFAULTS = {"rounds": 1, "folds": 2, "filters": [8], "epochs": 1, "batch_size": 8,
-                   "learning_rate": 0.001, "linear_c": 0.01, "min_images": 1}
+DEFAULTS = {  # the repository's sections, which the cases change one key of
+    section: yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())[section]
+    for section in ("hog", "patches", "selftrain")
+}
 
 
-@pytest.mark.parametrize("case", list(HOG_REFINE_CASES))
-def test_hog_and_refine_bad_params(tmp_path, case):
-    """Checked before any input is read: no data is needed to get the one-line error."""
-    stage, changes, expected = HOG_REFINE_CASES[case]
+@pytest.mark.parametrize("case", list(PARAM_CASES))
+def test_learning_stages_check_params_before_work(tmp_path, case):
+    """Checked before any input is read (or TensorFlow loads): no data is needed to get the one-line error."""
+    stage, changes, expected = PARAM_CASES[case]
     workdir = tmp_path / "work"
     workdir.mkdir()
-    section = {"hog": {}, "refine": dict(REFINE_DEFAULTS)}[stage]
-    section.update(changes[stage])
+    section = {**DEFAULTS[stage], **changes}
+    section = {key: value for key, value in section.items() if value != "DELETE"}
     (workdir / "params.yaml").write_text(yaml.safe_dump({**TINY_PARAMS, stage: section}), encoding="utf-8")
     assert_clean_failure(run_stage_in(stage, workdir, None), workdir, {"params.yaml"}, *expected)
 
 
-def test_refine_missing_clusters(tmp_path):
+def test_selftrain_missing_views(tmp_path):
     workdir = tmp_path / "work"
     workdir.mkdir()
-    (workdir / "params.yaml").write_text(yaml.safe_dump({**TINY_PARAMS, "refine": REFINE_DEFAULTS}),
+    (workdir / "params.yaml").write_text(yaml.safe_dump({**TINY_PARAMS, "selftrain": DEFAULTS["selftrain"]}),
                                          encoding="utf-8")
-    assert_clean_failure(run_stage_in("refine", workdir, None), workdir, {"params.yaml"},
-                         "data/cluster/labels.npy: expected an input file, found nothing", "dvc repro")
+    assert_clean_failure(run_stage_in("selftrain", workdir, None), workdir, {"params.yaml"},
+                         "expected an input file, found nothing", "dvc repro")

@@ -2,7 +2,8 @@
 
 The first run is the shared tiny `dvc repro` (tiny_repo.baseline); the second, in a copy of
 that repository, reruns every stage up to predict from scratch (`dvc repro --force predict`:
-demo data, decoding, autoencoder training, HOG, PCA, k-means, self-training) in fresh processes.
+demo data, decoding, autoencoder training, HOG, the patch dictionary, self-training, PCA,
+k-means) in fresh processes.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ COMPARED = (
     "submissions/submission.csv",
     "metrics/prepare.json",
     "metrics/embed.json",
-    "metrics/refine.json",
+    "metrics/selftrain.json",
     "metrics/reduce.json",
     "metrics/cluster.json",
     "metrics/predict.json",
     "data/prepared/images.npy",
     "data/embed/codes.npy",
-    "data/embed/visualization_codes.npy",
     "data/embed/reconstructions.npy",
     "data/hog/descriptors.npy",
+    "data/patches/descriptors.npy",
+    "data/selftrain/features.npy",
+    "data/selftrain/cnn/cnn_1.keras",
     "data/reduce/components.npy",
     "data/cluster/labels.npy",
-    "data/cluster/visualization_labels.npy",
-    "data/refine/labels.npy",
-    "data/refine/scores.npy",
+    "models/autoencoder.keras",
     "dvclive/embed/plots/metrics/train/loss.tsv",
+    "data/selftrain/curves/cnn_1/plots/metrics/train/loss.tsv",
 )
 
 
@@ -42,7 +44,7 @@ def test_same_params_give_identical_bytes(tmp_path_factory, tmp_path):
     first = snapshot(base)
     repo = clone(base, tmp_path / "repo")
     rerun = dvc(repo, "repro", "--force", "predict").stdout
-    for stage in ("demo", "prepare", "embed", "hog", "reduce", "cluster", "refine", "predict"):
+    for stage in ("demo", "prepare", "embed", "hog", "patches", "selftrain", "reduce", "cluster", "predict"):
         assert f"Running stage '{stage}'" in rerun
     second = snapshot(repo)
     differing = [name for name in COMPARED if first[name] != second[name]]

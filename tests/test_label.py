@@ -19,7 +19,7 @@ def label(repo: Path, *args: str) -> subprocess.CompletedProcess:
                           text=True, capture_output=True, timeout=300)
 
 
-def test_label_reproduces_the_runs_visualization_labels(tmp_path_factory, tmp_path):
+def test_label_applies_the_run_without_training(tmp_path_factory, tmp_path):
     base, _ = baseline(tmp_path_factory)
     repo = clone(base, tmp_path / "repo")
     folder = repo / "data/demo/competition"
@@ -29,13 +29,20 @@ def test_label_reproduces_the_runs_visualization_labels(tmp_path_factory, tmp_pa
     truth = pd.read_csv(folder / "test_case.csv")
     assert list(table.columns) == ["id", "label"] and table["id"].tolist() == truth["id"].tolist()
     assert set(table["label"]) <= {0, 1}
-    # The visualization images are labelled as the run labelled them (refine's last round):
-    # the same accuracy, up to one image on the boundary (float64 projections here).
+    # The run scored each image out of fold; a new image gets the mean of the fold models, so the
+    # labels may differ a little from the run's, not much.
     accuracy = float(re.search(r"visualization accuracy ([0-9.]+)", result.stdout).group(1))
-    refine = json.loads((repo / "metrics/refine.json").read_text())
-    shown = json.loads((repo / "metrics/prepare.json").read_text())["visualization_images"]
-    assert abs(accuracy - refine["visualization_accuracy"]) <= 1 / shown + 1e-4
+    estimate = float(re.search(r"estimated pair accuracy ([0-9.]+)", result.stdout).group(1))
+    cluster = json.loads((repo / "metrics/cluster.json").read_text())
+    assert abs(accuracy - cluster["visualization_accuracy"]) <= 0.1 and 0.5 <= estimate <= 1
     assert (repo / "dvc.lock").read_text() == (base / "dvc.lock").read_text()  # nothing was rerun
+
+    # The course's cluster.sh form: an images folder and a CSV, no visualization.npy. Each image's
+    # label depends on that image alone, so the submission is the same.
+    result = label(repo, str(folder / "images"), str(folder / "test_case.csv"), "course.csv")
+    assert result.returncode == 0, result.stderr
+    assert "visualization accuracy" not in result.stdout
+    assert (repo / "course.csv").read_bytes() == (repo / "new.csv").read_bytes()
 
 
 def test_label_without_a_trained_run_says_what_is_missing(tmp_path):
@@ -48,8 +55,9 @@ def test_label_without_a_trained_run_says_what_is_missing(tmp_path):
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_label_needs_two_arguments(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "pipeline.label", "only-one"], cwd=tmp_path,
-                            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, text=True,
-                            capture_output=True)
-    assert result.returncode == 2 and "expected 2 arguments, found 1" in result.stderr
+def test_label_needs_two_or_three_arguments(tmp_path):
+    for args in (["only-one"], ["a", "b", "c", "d.csv"]):
+        result = subprocess.run([sys.executable, "-m", "pipeline.label", *args], cwd=tmp_path,
+                                env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, text=True,
+                                capture_output=True)
+        assert result.returncode == 2 and f"expected 2 or 3 arguments, found {len(args)}" in result.stderr

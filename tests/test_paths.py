@@ -26,7 +26,7 @@ def test_prepare_reads_a_folder_with_spaces_parentheses_and_cjk(tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"from {root}" in result.stdout
     prepared = tmp_path / "work" / "data" / "prepared"
-    assert np.load(prepared / "images.npy").shape == (12, 32, 32, 3)
+    assert np.load(prepared / "images.npy").shape == (12 + 8, 32, 32, 3)  # the pool: 12 images, 8 visualization
     assert np.load(prepared / "pairs.npy").shape == (10, 3)
 
 

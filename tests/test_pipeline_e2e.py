@@ -17,8 +17,8 @@ import yaml
 from PIL import Image
 from tiny_repo import PROJECT, baseline, clone, dvc
 
-UPSTREAM = ("demo", "prepare", "embed", "hog")
-DOWNSTREAM = ("reduce", "cluster", "refine", "predict", "plot")
+UPSTREAM = ("demo", "prepare", "embed", "hog", "patches", "selftrain")  # learning: minutes
+DOWNSTREAM = ("reduce", "cluster", "predict", "plot", "report")  # tuning: seconds
 PLOTS = ("plots/visualization_2d.png", "plots/reconstructions.png", "plots/training_loss.png")
 
 
@@ -71,6 +71,30 @@ def write_competition(root: Path, per_dataset: int, pairs: int, seed: int) -> No
         .to_csv(root / "test_case.csv", index=False)
 
 
+def assert_same_path(repo: Path) -> None:
+    """The visualization images take exactly the competition images' path (issue 11).
+
+    This folder's visualization images are copies of its competition images (write_competition),
+    so each copy must come out of every stage with the features and the cluster of its original:
+    a stage that treated the visualization rows apart (scored them with other models, fitted on
+    the competition rows only, ...) would give them other features or labels, and the accuracy
+    measured on them would no longer be the submission's.
+    """
+    rows = read_json(repo / "data/prepared/rows.json")
+    n = rows["competition"]
+    images = np.load(repo / "data/prepared/images.npy")
+    original = {images[i].tobytes(): i for i in range(n)}
+    copies = [(n + j, original[images[n + j].tobytes()]) for j in range(rows["visualization"])]
+    assert len(copies) == rows["visualization"] == n
+    shown, originals = np.array(copies).T
+    for name in ("data/embed/codes.npy", "data/hog/descriptors.npy", "data/patches/descriptors.npy",
+                 "data/selftrain/features.npy", "data/reduce/components.npy"):
+        features = np.load(repo / name)
+        np.testing.assert_allclose(features[shown], features[originals], rtol=1e-4, atol=1e-5, err_msg=name)
+    labels = np.load(repo / "data/cluster/labels.npy")
+    assert np.array_equal(labels[shown], labels[originals])
+
+
 def test_repro_then_experiments(tmp_path_factory, tmp_path):
     base, output = baseline(tmp_path_factory)
     repo = clone(base, tmp_path / "repo")
@@ -84,15 +108,14 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     assert embed["reconstruction_loss"] > 0 and np.isfinite(embed["reconstruction_loss"])
     cluster = read_json(repo / "metrics/cluster.json")
     assert 0.5 <= cluster["visualization_accuracy"] <= 1.0
-    refine = read_json(repo / "metrics/refine.json")
-    assert refine["visualization_accuracy_by_round"]["clusters"] == cluster["visualization_accuracy"]
-    assert refine["visualization_accuracy_by_round"]["round_1"] == refine["visualization_accuracy"]
-    assert 0.5 <= refine["classifier_visualization_accuracy"]["round_1"] <= 1.0
-    assert sum(refine["cluster_sizes"].values()) == 200
+    selftrain = read_json(repo / "metrics/selftrain.json")
+    for key in ("bootstrap_visualization_accuracy", "linear_visualization_accuracy", "cnn_visualization_accuracy"):
+        assert 0.5 <= selftrain[key] <= 1.0
+    assert sum(cluster["cluster_sizes"].values()) == 200  # the competition images, not the pool
     assert cluster["alternative"]["method"] == "coordinates"
     assert 0.5 <= cluster["alternative"]["visualization_accuracy"] <= 1.0
     predict = read_json(repo / "metrics/predict.json")
-    assert predict["pairs"] == 500 and 0 <= predict["share_same"] <= 1
+    assert predict["pairs"] == 500 and 0 <= predict["share_same"] <= 1 and 0.5 <= predict["pair_accuracy"] <= 1
     assert read_json(repo / "metrics/reduce.json")["dims"] == 8
     assert read_json(repo / "metrics/prepare.json")["images"] == 200
     if "eigenfaces" in stages():
@@ -115,7 +138,8 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
         assert f"Running stage '{stage}'" in run
     if "eigenfaces" in stages():
         assert "Running stage 'eigenfaces'" not in run
-    assert np.load(repo / "data/reduce/components.npy").shape == (200, 4) != first_components.shape
+    # the pool: 200 competition images, then the 200 visualization images
+    assert np.load(repo / "data/reduce/components.npy").shape == (400, 4) != first_components.shape
     assert read_json(repo / "metrics/reduce.json")["dims"] == 4
     check_submission(repo, repo / "data/demo/competition/test_case.csv")
 
@@ -132,7 +156,7 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     outside = tmp_path / "elsewhere" / "competition"
     write_competition(outside, per_dataset=30, pairs=123, seed=7)
     run = dvc(repo, "exp", "run", "-S", f"data.dir={outside}").stdout
-    for stage in ("prepare", "embed", *DOWNSTREAM):
+    for stage in (*UPSTREAM[1:], *DOWNSTREAM):
         assert f"Running stage '{stage}'" in run
     assert "Stage 'demo' didn't change, skipping" in run
     submission = check_submission(repo, outside / "test_case.csv")
@@ -143,6 +167,8 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     assert str(outside) in [dep["path"] for dep in lock["stages"]["prepare"]["deps"]]
     assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
+
+    assert_same_path(repo)
 
     # The folder is a tracked dependency: changing it outside the repository reruns prepare.
     extra = pd.read_csv(outside / "test_case.csv").iloc[:100]

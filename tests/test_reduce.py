@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.stages.reduce import dims_for
+from pipeline.lib.clustering import dims_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,13 +26,14 @@ def test_dims_for(requested, images, per_dim, expected):
 
 
 def run_reduce(tmp_path, n, d, pca):
+    """reduce on fake views of a pool of ``n`` images: codes (n, d), HOG and patches (n, 2d),
+    self-trained scores (n, 2)."""
     rng = np.random.default_rng(0)
-    for folder, name, width in (("embed", "codes", d), ("hog", "descriptors", 2 * d)):
+    for folder, name, width in (("embed", "codes", d), ("hog", "descriptors", 2 * d),
+                                ("patches", "descriptors", 2 * d), ("selftrain", "features", 2)):
         (tmp_path / "data" / folder).mkdir(parents=True)
         np.save(tmp_path / "data" / folder / f"{name}.npy", rng.normal(size=(n, width)).astype(np.float32))
-        np.save(tmp_path / "data" / folder / f"visualization_{name}.npy",
-                rng.normal(size=(10, width)).astype(np.float32))
-    pca = {"code_dims": min(d, n), "hog_dims": min(d, n), **pca}
+    pca = {"code_dims": min(d, n), "hog_dims": min(d, n), "patch_dims": min(d, n), "selftrain_dims": 2, **pca}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "pca": pca}))
     return subprocess.run([sys.executable, "-m", "pipeline.stages.reduce"], cwd=tmp_path, capture_output=True,
                           text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
@@ -55,12 +56,12 @@ def test_request_beyond_the_images_is_capped(tmp_path):
 
 
 def test_the_repository_defaults_run_on_the_demo_size(tmp_path):
-    """params.yaml is sized for hw7 (256 joint dims); `make run` feeds it 200 demo images."""
+    """params.yaml is sized for hw7 (256 joint dims); `make run` feeds it a pool of 400 demo images."""
     defaults = yaml.safe_load((REPO / "params.yaml").read_text())["pca"]
-    result = run_reduce(tmp_path, 200, 128, defaults)
+    result = run_reduce(tmp_path, 400, 128, defaults)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "metrics/reduce.json").read_text())
-    assert metrics["dims"] == 4 and metrics["views"]["hog"]["dims"] == 4  # 200 / 50 each
+    assert metrics["dims"] == 8 and metrics["views"]["hog"]["dims"] == 8  # 400 / 50 each
 
 
 def test_bad_cap_is_named(tmp_path):

@@ -26,13 +26,15 @@ PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`, and dvc lives here
 HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize.py: fault injection, off by default
 
-# Tiny and fast: 200 demo images, a two-block autoencoder trained for 2 epochs, one round
-# of self-training with a one-block CNN.
+# Tiny and fast: 200 demo images, a two-block autoencoder trained for 2 epochs, a 16-atom patch
+# dictionary, and self-training with a one-block CNN for one epoch.
 TINY_PARAMS = {
     "demo": {"pairs": 500},
     "embed": {"epochs": 2, "filters": [8, 16], "code_size": 16},
-    "pca": {"dims": 8, "code_dims": 8, "hog_dims": 8, "min_images_per_dim": 1},
-    "refine": {"rounds": 1, "epochs": 1, "filters": [8], "min_images": 1},
+    "patches": {"atoms": 16, "samples": 2000},
+    "selftrain": {"code_dims": 8, "hog_dims": 8, "patch_dims": 8, "dims": 8, "epochs": 1, "filters": [8],
+                  "min_images": 1},  # the demo's 400 images train CNNs here (not by default)
+    "pca": {"dims": 8, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "min_images_per_dim": 1},
 }
 
 _settings: dict[str, Path] = {}

@@ -23,13 +23,13 @@ from pipeline.lib.report.render import render_html, render_markdown
 
 __all__ = ["Report", "gather", "render_html", "render_markdown"]
 
-PARAM_SECTIONS = ("embed", "hog", "pca", "cluster", "refine", "eigenfaces")
+PARAM_SECTIONS = ("embed", "hog", "patches", "selftrain", "pca", "cluster", "plot", "eigenfaces")
 FILES = {  # key → (file, the stage that writes it: named in the error when it is missing)
     "prepare": ("metrics/prepare.json", "prepare"),
     "embed": ("metrics/embed.json", "embed"),
     "reduce": ("metrics/reduce.json", "reduce"),
     "cluster": ("metrics/cluster.json", "cluster"),
-    "refine": ("metrics/refine.json", "refine"),
+    "selftrain": ("metrics/selftrain.json", "selftrain"),
     "predict": ("metrics/predict.json", "predict"),
     "eigenfaces": ("metrics/eigenfaces.json", "eigenfaces"),
     "architecture": ("data/embed/architecture.json", "embed"),
@@ -165,6 +165,7 @@ class Clustering:
     code_size: str | None  # values per autoencoder code
     dims: str  # after the PCA
     explained_variance: str
+    projection: str  # plot.projection: how 2c draws the images in 2-D
     share_same: str  # of the test pairs, labelled 1 (same dataset)
     pairs: str  # test pairs predicted
     minibatch: bool  # cluster.minibatch (k-means)
@@ -175,24 +176,15 @@ class Clustering:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One row of the self-training table: accuracies ("" where not measured), images relabelled."""
-
-    name: str
-    cnn: str
-    linear: str
-    both: str
-    relabelled: str
-
-
-@dataclass(frozen=True)
 class SelfTraining:
-    """2b: self-training, from the clusters of cluster.method to the final labels."""
+    """2b: self-training, from the bootstrap clusters to the final clusters and the estimated score."""
 
-    rounds: str | None  # refine.rounds
-    accuracy: str  # of the final labels
-    start: str  # of the clusters it starts from
-    steps: list[Step]
+    bootstrap: str  # accuracy of the bootstrap clusters (the three unsupervised views)
+    linear: str  # of the cross-fitted logistic regression alone
+    cnn: str | None  # of the cross-fitted CNN alone (None: no CNN, too few images)
+    folds: str
+    final: str  # of the final clusters (cluster.method on all views)
+    pair_accuracy: str  # what Kaggle should score, estimated from the visualization images
 
 
 @dataclass(frozen=True)
@@ -249,7 +241,7 @@ def gather(root: str | Path = ".", today: dt.date | None = None) -> Report:
                   run=gather_run(params, files["prepare"]),
                   faces=gather_eigenfaces(params, files["eigenfaces"]),
                   clustering=gather_clustering(params, files),
-                  self_training=gather_self_training(params, files["refine"]),
+                  self_training=gather_self_training(files),
                   autoencoder=gather_autoencoder(params, files["embed"], files["architecture"]),
                   pictures=pictures)
 
@@ -298,6 +290,7 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
                       code_size=_maybe(code_size, str),
                       dims=str(files["reduce"].need("dims", int)),
                       explained_variance=percent(files["reduce"].need("explained_variance_percent")),
+                      projection=params.may("plot.projection", str, "separation"),
                       share_same=percent(100 * files["predict"].need("share_same")),
                       pairs=count(files["predict"].need("pairs", int)),
                       minibatch=bool(params.may("cluster.minibatch", bool, False)),
@@ -339,22 +332,14 @@ def half(name: str, conf: dict[str, dict[str, int]], home: dict[str, str]) -> Ha
                 all_home=away == 0, joined=count(joined), joined_all=joined == sum(conf[other].values()))
 
 
-def gather_self_training(params: Checked, refine: Checked) -> SelfTraining:
-    by_round = refine.numbers("visualization_accuracy_by_round")
-    start = refine.need("visualization_accuracy_by_round.clusters")
-    cnn = refine.numbers("classifier_visualization_accuracy")
-    linear = refine.numbers("linear_visualization_accuracy")
-    relabelled = refine.numbers("relabelled", int)
-
-    def shown(table: dict, name: str, form=accuracy) -> str:
-        return form(table[name]) if name in table else ""
-
-    return SelfTraining(rounds=_maybe(params.may("refine.rounds", int), str),
-                        accuracy=accuracy(refine.need("visualization_accuracy")),
-                        start=accuracy(start),
-                        steps=[Step(name.replace("_", " "), shown(cnn, name), shown(linear, name),
-                                    accuracy(value), shown(relabelled, name, count))
-                               for name, value in by_round.items() if name != "clusters"])
+def gather_self_training(files: dict[str, Checked]) -> SelfTraining:
+    selftrain = files["selftrain"]
+    return SelfTraining(bootstrap=accuracy(selftrain.need("bootstrap_visualization_accuracy")),
+                        linear=accuracy(selftrain.need("linear_visualization_accuracy")),
+                        cnn=_maybe(selftrain.may("cnn_visualization_accuracy"), accuracy),
+                        folds=str(selftrain.need("folds", int)),
+                        final=accuracy(files["cluster"].need("visualization_accuracy")),
+                        pair_accuracy=accuracy(files["predict"].need("pair_accuracy")))
 
 
 def gather_autoencoder(params: Checked, embed: Checked, arch: Checked) -> Autoencoder:

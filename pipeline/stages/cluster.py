@@ -1,11 +1,14 @@
-"""Stage `cluster`: two clusters of the reduced codes, aligned to the visualization halves.
+"""Stage `cluster`: two clusters of the reduced pool, named so that cluster 0 holds dataset A.
 
-    python -m pipeline.cluster        (params: cluster.*, seed)
+    python -m pipeline.stages.cluster        (params: cluster.*, seed)
 
-Reads data/reduce/*.npy; writes data/cluster/labels.npy (n,) int8 and
-data/cluster/visualization_labels.npy (2k,) int8 for ``cluster.method``, and
-metrics/cluster.json with the accuracy of ``cluster.method`` and of ``cluster.alternative``
-(so one run compares two methods). Cluster 0 is the one holding most of dataset A.
+Reads data/reduce/components.npy (n + 2k, dims) and data/prepared/rows.json. Fits
+``cluster.method`` on every row of the pool (visualization rows included, unlabelled), labels
+every row, and names the clusters after the visualization halves. Writes
+data/cluster/labels.npy (n + 2k,) int8, data/cluster/model/*.npy (the fitted clusters as
+arrays, and whether the names were swapped, for pipeline.label), and metrics/cluster.json: the
+accuracy on the visualization rows of ``cluster.method`` and of ``cluster.alternative`` (so
+one run compares two methods), cluster sizes and where each dataset went.
 """
 
 from __future__ import annotations
@@ -15,20 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.lib import arrays, clustering
-from pipeline.lib.atomic import save_json, save_npy
+from pipeline.lib.atomic import atomic_dir, save_json, save_npy
 from pipeline.lib.errors import InputError, main_guard
 from pipeline.lib.params import load_params
+from pipeline.lib.pool import Rows
 
-REDUCE = Path("data/reduce")
+COMPONENTS = Path("data/reduce/components.npy")
 OUT = Path("data/cluster")
-
-
-def run_method(method: str, params: dict, components: np.ndarray | arrays.NpyFile,
-               visualization: np.ndarray):
-    """Fit ``method`` on the images, label images and visualization; return aligned labels."""
-    model = clustering.TwoClusters(method, int(params["seed"]), n_init=int(params.get("n_init", 10)),
-                                   minibatch=bool(params.get("minibatch", False))).fit(components)
-    return clustering.align(model.predict(components), model.predict(visualization))
 
 
 def check_params(params: dict) -> None:
@@ -49,22 +45,32 @@ def check_params(params: dict) -> None:
                          f"found {params.get('minibatch')!r}")
 
 
+def run_method(method: str, params: dict, components, rows: Rows):
+    """Fit ``method`` on the pool and label it: (aligned labels (n + 2k,), fitted model, swapped)."""
+    model = clustering.TwoClusters(method, int(params["seed"]), n_init=int(params.get("n_init", 10)),
+                                   minibatch=bool(params.get("minibatch", False))).fit(components)
+    labels = model.predict(components)
+    aligned = clustering.align_pool(labels, rows)
+    return aligned, model, bool(aligned[0] != labels[0]) if len(labels) else False
+
+
 def main(argv: list[str]) -> None:
     params = load_params("cluster")
     check_params(params)
+    rows = Rows.read()
     # Read on demand: loaded for a fit, streamed in chunks to predict; never memory-mapped.
-    components = arrays.NpyFile(REDUCE / "components.npy")
-    visualization = np.load(REDUCE / "visualization_components.npy")
+    components = arrays.NpyFile(COMPONENTS)
     with clustering.one_thread():  # see there: threads stall on a shared machine
-        labels, visualization_labels = run_method(params["method"], params, components, visualization)
-        metrics = {"method": params["method"], **clustering.summarize(labels, visualization_labels)}
+        labels, model, swapped = run_method(params["method"], params, components, rows)
+        metrics = {"method": params["method"], **clustering.summarize_pool(labels, rows)}
         alternative = params.get("alternative")
         if alternative:
-            alt_labels, alt_visualization = run_method(alternative, params, components, visualization)
-            metrics["alternative"] = {"method": alternative,
-                                      **clustering.summarize(alt_labels, alt_visualization)}
+            alternative_labels = run_method(alternative, params, components, rows)[0]
+            metrics["alternative"] = {"method": alternative, **clustering.summarize_pool(alternative_labels, rows)}
     save_npy(OUT / "labels.npy", labels)
-    save_npy(OUT / "visualization_labels.npy", visualization_labels)
+    with atomic_dir(OUT / "model") as tmp:
+        for key, value in {**model.arrays(), "method": np.array(model.method), "swapped": np.array(swapped)}.items():
+            save_npy(tmp / f"{key}.npy", value)
     save_json("metrics/cluster.json", metrics)
     line = f"cluster: {params['method']} visualization accuracy {metrics['visualization_accuracy']:.4f}"
     if alternative:

@@ -1,37 +1,57 @@
-"""Stage `plot`: the clustering picture, redrawn after every change to reduce or cluster.
+"""Stage `plot`: the visualization images in 2-D, and the clusters against the datasets.
 
-    python -m pipeline.plot           (no params)
+    python -m pipeline.stages.plot           (params: plot.projection, seed)
 
-Writes plots/visualization_2d.png (the visualization images in 2-D, by truth and by
-prediction). The pictures of the autoencoder (reconstructions, training loss) depend only on
-`embed` and are drawn by the stage `plot_training` (pipeline.plot_training), so an experiment on
-pca.* or cluster.* does not redraw them (about a second saved per experiment).
+Reads data/reduce/components.npy, data/cluster/labels.npy and data/prepared/rows.json (only the
+visualization rows are drawn). Writes, for the report, plots/visualization_2d.png (the images
+in 2-D by plot.projection, coloured by dataset and by cluster); and, for `dvc plots show` /
+`dvc plots diff` (declared in dvc.yaml), plots/projection.csv (x, y, dataset, cluster per
+image: DVC's scatter template, so two experiments' pictures overlay) and plots/confusion.csv
+(dataset, cluster per image: DVC's confusion template). The autoencoder's pictures depend only
+on `embed` and are drawn by `plot_training`, so an experiment on pca.* or cluster.* does not
+redraw them.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from pipeline.lib import drawing
-from pipeline.lib.atomic import save_figure
+from pipeline.lib import drawing, projection
+from pipeline.lib.arrays import read_rows
+from pipeline.lib.atomic import atomic_path, save_figure
+from pipeline.lib.clustering import visualization_accuracy
 from pipeline.lib.errors import main_guard
-from pipeline.lib.layout import visualization_truth
+from pipeline.lib.params import load_params
+from pipeline.lib.pool import Rows, truth
 
 OUT = Path("plots")
+DATASETS = np.array(["A", "B"])
+
+
+def save_csv(path: Path, table: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6g")
 
 
 def main(argv: list[str]) -> None:
-    components = np.load("data/reduce/visualization_components.npy")
-    predicted = np.load("data/refine/visualization_labels.npy")  # the final labels
-    truth = visualization_truth(len(predicted))
-    accuracy = json.loads(Path("metrics/refine.json").read_text())["visualization_accuracy"]
-    # The 2-D axes come from the predicted clusters, never from the truth.
-    xy = drawing.separation_axes(components, predicted)
-    save_figure(OUT / "visualization_2d.png", drawing.projection_figure(xy, truth, predicted, accuracy))
-    print(f"plot: wrote {OUT}/visualization_2d.png")
+    params = load_params("plot")
+    method = projection.check_method(params.get("projection"))
+    rows = Rows.read()
+    visualization = np.arange(rows.competition, rows.total)
+    components = read_rows("data/reduce/components.npy", visualization)
+    predicted = rows.visualization_part(np.load("data/cluster/labels.npy"))
+    known = truth(rows)
+    # The axes come from the predicted clusters, never from the truth.
+    xy = projection.project_2d(components, method, int(params["seed"]), clusters=predicted)
+    save_figure(OUT / "visualization_2d.png",
+                drawing.projection_figure(xy, known, predicted, visualization_accuracy(predicted), method))
+    save_csv(OUT / "projection.csv", pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "dataset": DATASETS[known],
+                                                  "cluster": predicted.astype(int)}))
+    save_csv(OUT / "confusion.csv", pd.DataFrame({"dataset": DATASETS[known], "cluster": predicted.astype(int)}))
+    print(f"plot: wrote {OUT}/visualization_2d.png ({method} projection), projection.csv, confusion.csv")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-"""Stage `predict`: label every test pair and write the Kaggle submission.
+"""Stage `predict`: label every test pair, write the Kaggle submission, estimate its score.
 
-    python -m pipeline.predict        (no params)
+    python -m pipeline.stages.predict        (no params)
 
-Reads data/prepared/pairs.npy (m, 3) (id, image1, image2) and data/cluster/labels.npy (n,);
-writes submissions/submission.csv (``id,label``: 1 when both images share a cluster) and
-metrics/predict.json.
-
-The table is built and checked by pipeline.lib.submission.
+Reads data/prepared/pairs.npy (m, 3) (id, image1, image2), data/prepared/rows.json and
+data/cluster/labels.npy (n + 2k,). Writes submissions/submission.csv (``id,label``: 1 when both
+images share a cluster) and metrics/predict.json: the pair count, the share labelled 1, and
+``pair_accuracy``, the accuracy Kaggle should score, estimated from the visualization rows
+(which took the competition images' path; see pipeline.lib.clustering.estimated_pair_accuracy).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.lib.atomic import save_json
+from pipeline.lib.clustering import estimated_pair_accuracy
 from pipeline.lib.errors import main_guard
+from pipeline.lib.pool import Rows
 from pipeline.lib.submission import write_submission
 
 SUBMISSION = Path("submissions/submission.csv")
@@ -25,13 +27,16 @@ SUBMISSION = Path("submissions/submission.csv")
 
 def main(argv: list[str]) -> None:
     started = time.perf_counter()
+    rows = Rows.read()
     pairs = np.load("data/prepared/pairs.npy")
     labels = np.load("data/cluster/labels.npy")
-    table = write_submission(SUBMISSION, pairs, labels)
+    competition, visualization = rows.competition_part(labels), rows.visualization_part(labels)
+    table = write_submission(SUBMISSION, pairs, competition)
     share = float(table["label"].mean()) if len(table) else 0.0
-    save_json("metrics/predict.json", {"pairs": len(table), "share_same": share})
-    print(f"predict: {len(table)} pairs, {100 * share:.1f} % labelled 1 → {SUBMISSION} "
-          f"({time.perf_counter() - started:.2f} s)")
+    estimate = estimated_pair_accuracy(competition, visualization, pairs)
+    save_json("metrics/predict.json", {"pair_accuracy": estimate, "pairs": len(table), "share_same": share})
+    print(f"predict: {len(table)} pairs, {100 * share:.1f} % labelled 1 → {SUBMISSION}; estimated "
+          f"pair accuracy {estimate:.4f} ({time.perf_counter() - started:.2f} s)")
 
 
 if __name__ == "__main__":

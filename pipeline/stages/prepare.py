@@ -2,8 +2,15 @@
 
     python -m pipeline.prepare        (params: data.dir)
 
-Writes data/prepared/images.npy (n, 32, 32, 3) uint8, pairs.npy (m, 3) int64 rows of
-(id, image1, image2), visualization.npy (2k, 32, 32, 3) uint8, and metrics/prepare.json.
+Writes data/prepared/images.npy (n + 2k, 32, 32, 3) uint8: the n competition images (image
+number i in row i − 1), then the 2k visualization images (k of dataset A, then k of B);
+data/prepared/rows.json ({"competition": n, "visualization": 2k}); pairs.npy (m, 3) int64 rows of
+(id, image1, image2); and metrics/prepare.json.
+
+Why one array: every later stage treats all its rows alike (trains on them without labels,
+reduces and clusters them), so the visualization images, whose labels are known, take exactly
+the path of the competition's images, and the accuracy measured on them is the submission's.
+Only the metrics look at the last 2k rows apart, and only predict at the first n.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from pipeline.lib.arrays import NpyWriter
 from pipeline.lib.atomic import atomic_path, save_json, save_npy
 from pipeline.lib.errors import InputError, main_guard
 from pipeline.lib.params import load_params
+from pipeline.lib.pool import ROWS_FILE, Rows
 
 OUT = Path("data/prepared")
 
@@ -40,10 +48,11 @@ def main(argv: list[str]) -> None:
         # memory map (whose touched pages would all count as this process's memory): resident
         # memory stays at a few chunks however many images (see pipeline.arrays).
         decoding = time.perf_counter()
-        with atomic_path(OUT / "images.npy") as tmp, \
-                NpyWriter(tmp, (len(paths), *layout.IMAGE_SHAPE), "uint8") as images:
+        rows = len(paths) + len(visualization)
+        with atomic_path(OUT / "images.npy") as tmp, NpyWriter(tmp, (rows, *layout.IMAGE_SHAPE), "uint8") as images:
             for pixels in layout.decode_chunks(paths):
                 images.write(pixels)
+            images.write(visualization)
         decoded = time.perf_counter() - decoding
     except BaseException:
         # A corrupt image is found while decoding: leave no trace, not even an empty folder.
@@ -52,7 +61,7 @@ def main(argv: list[str]) -> None:
                 folder.rmdir()
         raise
     save_npy(OUT / "pairs.npy", pairs)
-    save_npy(OUT / "visualization.npy", visualization)
+    save_json(ROWS_FILE, Rows(len(paths), len(visualization)).as_json())
     save_json("metrics/prepare.json", {"images": len(paths), "pairs": len(pairs),
                                        "visualization_images": len(visualization)})
     rate = len(paths) / max(decoded, 1e-9)

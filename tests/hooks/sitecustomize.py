@@ -69,19 +69,30 @@ def _patch_keras(keras) -> None:
 
 
 class _PatchKerasOnImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: lets the real finder load ``keras``, then patches the module."""
+    """Finds nothing itself: lets the real finder load ``keras``, then patches the module.
+
+    It stays in place until keras is actually executed: TensorFlow looks keras up (find_spec)
+    before it imports it, and a spec that is only looked at must not use up the patch.
+    """
+
+    busy = False
 
     def find_spec(self, name, path, target=None):
-        if name != "keras":
+        if name != "keras" or self.busy:
             return None
-        sys.meta_path.remove(self)  # once, and the real finders answer the lookup below
-        spec = importlib.util.find_spec(name)
+        self.busy = True  # the lookup below must reach the real finders, not this one
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.busy = False
         if spec is None or spec.loader is None:
             return spec
         execute = spec.loader.exec_module
 
         def exec_module(module):
             execute(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
             _patch_keras(module)
 
         spec.loader.exec_module = exec_module

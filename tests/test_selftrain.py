@@ -1,0 +1,102 @@
+"""pipeline.lib.selftrain: the bootstrap, cross-fitting by content, the linear and CNN views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from pipeline.lib import selftrain
+from pipeline.lib.errors import InputError
+from pipeline.lib.selftrain import SelfTrainConfig
+
+DEFAULTS = yaml.safe_load(open(__import__("pathlib").Path(__file__).resolve().parents[1] / "params.yaml"))["selftrain"]
+
+
+def discs_and_stripes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n images, half a bright disc on dark ground, half vertical stripes; (images, kind)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32]
+    disc = ((yy - 16) ** 2 + (xx - 16) ** 2 < 100).astype(float)
+    stripes = (xx // 4 % 2).astype(float)
+    kind = np.arange(n) % 2
+    base = np.where(kind[:, None, None] == 0, disc, stripes)
+    pixels = 40 + 160 * base[..., None] * rng.uniform(0.6, 1.0, size=(n, 1, 1, 3))
+    pixels += rng.normal(0, 12, size=pixels.shape)
+    return np.clip(pixels, 0, 255).astype(np.uint8), kind
+
+
+def test_repository_defaults_are_valid():
+    config = SelfTrainConfig.from_params(DEFAULTS)
+    assert config.folds >= 2 and config.filters and config.learning_rate > 0
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"folds": 1}, "selftrain.folds: expected an integer ≥ 2, found 1"),
+    ({"epochs": 2.5}, "selftrain.epochs: expected an integer ≥ 1, found 2.5"),
+    ({"linear_c": 0}, r"selftrain.linear_c: expected a number in \(0, inf\], found 0"),
+    ({"filters": []}, "selftrain.filters: expected a list of 1 to 5 positive integers"),
+    ({"train_samples": 0}, "selftrain.train_samples: expected an integer ≥ 1, found 0"),
+    ({"round": 2}, "selftrain.round: unknown key"),
+])
+def test_params_are_checked(changes, expected):
+    with pytest.raises(InputError, match=expected):
+        SelfTrainConfig.from_params({**DEFAULTS, **changes})
+
+
+def test_content_folds_depend_on_the_pixels_alone():
+    images, _ = discs_and_stripes(40)
+    folds = selftrain.content_folds(images, 3)
+    assert folds.shape == (40,) and set(np.unique(folds)) <= {0, 1, 2} and len(np.unique(folds)) == 3
+    # a copy of an image, wherever it stands, is in its original's part
+    shuffled = np.random.default_rng(1).permutation(40)
+    again = selftrain.content_folds(np.concatenate([images, images[shuffled]]), 3)
+    assert np.array_equal(again[40:], folds[shuffled])
+
+
+def test_bootstrap_clusters_the_views():
+    images, kind = discs_and_stripes(60)
+    rng = np.random.default_rng(0)
+    views = {name: np.column_stack([kind * 5.0, rng.normal(size=(60, 5))]).astype(np.float32)
+             for name in ("codes", "hog", "patches")}
+    config = SelfTrainConfig.from_params({**DEFAULTS, "code_dims": 3, "hog_dims": 3, "patch_dims": 3, "dims": 3})
+    labels, components, fitted = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
+    # 60 images allow 60 / 50 → 2 whitened dimensions (reduce caps them the same way)
+    assert labels.shape == (60,) and components.shape == (60, 2)
+    assert max(np.mean(labels == kind), np.mean(labels != kind)) == 1.0
+    assert {"codes_mean", "joint_components"} <= set(fitted)
+
+
+def test_linear_scores_are_out_of_fold():
+    """An image's score comes from the model of the other part: with a pseudo-label that
+    contradicts its features, it still gets the score its features call for."""
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1], 50)
+    components = (truth[:, None] * 4.0 + rng.normal(size=(100, 3))).astype(np.float32)
+    labels = truth.copy()
+    labels[[3, 60]] = 1 - labels[[3, 60]]  # two wrong pseudo-labels
+    folds = (np.arange(100) % 2).astype(np.int8)
+    scores, models = selftrain.linear_scores(components, labels, folds, c=1.0, seed=0)
+    assert models.shape == (2, 4)
+    assert ((scores[[3, 60]] > 0) == truth[[3, 60]]).all()  # both wrong pseudo-labels corrected
+    assert np.mean((scores > 0) == truth) >= 0.98
+    np.testing.assert_allclose(selftrain.apply_linear(models, components[:5]),
+                               np.mean(components[:5].astype(np.float64) @ models[:, :-1].T + models[:, -1], axis=1),
+                               rtol=1e-6)
+
+
+def test_cnn_learns_the_pseudo_labels_out_of_fold():
+    from pipeline.lib.autoencoder import make_deterministic
+
+    make_deterministic(0)
+    images, kind = discs_and_stripes(240)
+    labels = kind.astype(np.int8).copy()
+    labels[:12] = 1 - labels[:12]  # 5 % of the pseudo-labels wrong
+    config = SelfTrainConfig.from_params({**DEFAULTS, "filters": [8, 16], "epochs": 4, "batch_size": 32})
+    folds = selftrain.content_folds(images, 2)
+    scores, models = selftrain.cnn_scores(images, labels, folds, config, seed=0, verbose=0)
+    assert len(models) == 2 and scores.shape == (240,)
+    assert np.mean((scores > 0) == kind) >= 0.9
+    assert np.mean((scores[:12] > 0) == kind[:12]) >= 0.75  # most wrong pseudo-labels corrected
+    mean = np.mean([selftrain.cnn_logits(model, images[:10]) for model in models], axis=0)
+    assert mean.shape == (10,) and np.isfinite(mean).all()
