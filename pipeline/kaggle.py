@@ -53,7 +53,8 @@ COMPETITION = "ml2019spring-hw7"
 SUBMISSION = Path("submissions/submission.csv")
 SCORES = Path("submissions/kaggle_scores.csv")
 PAIRS = Path("data/prepared/pairs.npy")
-HEADLINE_METRIC = "visualization_accuracy"
+HEADLINE_METRIC = "pair_accuracy"  # what Kaggle should score the submission, estimated by predict
+PREDICT_METRICS = Path("metrics/predict.json")
 TOKEN_PAGE = "https://www.kaggle.com/settings/api"
 NO_CREDENTIALS = (
     "no Kaggle credentials found: set KAGGLE_API_TOKEN or save the token to ~/.kaggle/access_token "
@@ -498,40 +499,17 @@ def workspace_experiment(head: str) -> str | None:
     return None
 
 
-def headline_metric(dvc_yaml: Path = Path("dvc.yaml"), submission: Path = SUBMISSION,
-                    key: str = HEADLINE_METRIC) -> tuple[str, float] | None:
-    """``key`` from the metrics of the stages whose outputs the submission's stage reads (else its
-    own metrics), as (key, value); None when there is none. Read from dvc.yaml, so it follows
-    renamed stages."""
-    import yaml
-
-    try:
-        stages = (yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}).get("stages") or {}
-    except (OSError, yaml.YAMLError):
-        return None
-
-    def paths(stage: dict, *kinds: str) -> list[str]:
-        entries = [entry for kind in kinds for entry in stage.get(kind) or []]
-        return [str(next(iter(e)) if isinstance(e, dict) else e).rstrip("/") for e in entries]
-
-    def covers(out: str, path: str) -> bool:
-        return path == out or path.startswith(out + "/")
-
-    writer = next((s for s in stages.values() if str(submission) in paths(s, "outs")), None)
-    if writer is None:
-        return None
-    feeding = [s for s in stages.values() if s is not writer
-               and any(covers(out, dep) for out in paths(s, "outs", "metrics") for dep in paths(writer, "deps"))]
-    for stage in [*feeding, writer]:
-        for metrics in paths(stage, "metrics"):
-            value = _read_json(Path(metrics)).get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return key, float(value)
+def headline_metric(metrics: Path = PREDICT_METRICS) -> tuple[str, float] | None:
+    """(HEADLINE_METRIC, its value) from the predict stage's metrics, the stage that wrote the
+    submission: what Kaggle should score it. None when the file or the key is not there."""
+    value = _read_json(metrics).get(HEADLINE_METRIC)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return HEADLINE_METRIC, float(value)
     return None
 
 
 def default_message() -> str:
-    """E.g. ``exp bushy-sled @ 1a2b3c4, visualization_accuracy 0.9912`` (``commit 1a2b3c4`` when the
+    """E.g. ``exp bushy-sled @ 1a2b3c4, pair_accuracy 0.9912`` (``commit 1a2b3c4`` when the
     workspace is a commit; ``+ uncommitted changes`` when it is neither)."""
     head = _git("rev-parse", "HEAD")
     short = _git("rev-parse", "--short", "HEAD") or "unknown"

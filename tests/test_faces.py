@@ -220,6 +220,7 @@ def re_escape(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------- the real faces
+@pytest.mark.slow
 @pytest.mark.skipif(not ABERDEEN.is_dir(), reason=f"real faces not present at {ABERDEEN} (fresh clone)")
 def test_real_faces_shares_match_plain_svd():
     names, faces = fc.load_face_folder(ABERDEEN)

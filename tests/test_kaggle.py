@@ -385,9 +385,9 @@ def run_workspace(tmp_path: Path, source: Path) -> Path:
         "unrelated": {"cmd": "x", "metrics": ["metrics/unrelated.json"]},
         "predict": {"cmd": "x", "deps": ["data/prepared/pairs.npy", "data/groups/labels.npy"],
                     "outs": ["submissions/submission.csv"], "metrics": ["metrics/predict.json"]}}}))
-    write(repo / "metrics/unrelated.json", json.dumps({"visualization_accuracy": 0.5}))
-    write(repo / "metrics/predict.json", json.dumps({"pairs": 10}))
-    write(repo / "metrics/groups.json", json.dumps({"visualization_accuracy": 0.95}))
+    write(repo / "metrics/unrelated.json", json.dumps({"pair_accuracy": 0.5}))
+    write(repo / "metrics/predict.json", json.dumps({"pair_accuracy": 0.95, "pairs": 10}))
+    write(repo / "metrics/groups.json", json.dumps({"visualization_accuracy": 0.9}))
     write(repo / "params.yaml", "pca:\n  dims: 8\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "a run"], cwd=repo, check=True)
@@ -404,7 +404,7 @@ def test_submit_uploads_a_checked_submission_with_the_runs_name(tmp_path, source
     setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN)
     result = setup.run("submit", cwd=repo)
     assert result.returncode == 0, result.stderr
-    message = f"commit {short_head(repo)}, visualization_accuracy 0.9500"
+    message = f"commit {short_head(repo)}, pair_accuracy 0.9500"
     assert setup.calls == [["competitions", "submit", SLUG, "-f", "submissions/submission.csv", "-m", message]]
     assert "ids exactly those of data/prepared/pairs.npy" in result.stdout
     assert f"Successfully submitted to {SLUG}" in result.stdout
@@ -478,31 +478,31 @@ def test_the_message_names_the_experiment_the_workspace_holds(tmp_path, source, 
 
     experiment("bushy-sled", 4)
     experiment("tidy-yarn", 16)
-    assert kaggle.default_message() == f"commit {short}, visualization_accuracy 0.9500"
+    assert kaggle.default_message() == f"commit {short}, pair_accuracy 0.9500"
     (repo / "params.yaml").write_text("pca:\n  dims: 4\n")
-    assert kaggle.default_message() == f"exp bushy-sled @ {short}, visualization_accuracy 0.9500"
+    assert kaggle.default_message() == f"exp bushy-sled @ {short}, pair_accuracy 0.9500"
     (repo / "params.yaml").write_text("pca:\n  dims: 16\n")
     assert kaggle.default_message().startswith(f"exp tidy-yarn @ {short}")
     (repo / "params.yaml").write_text("pca:\n  dims: 5\n")
     assert kaggle.default_message().startswith(f"commit {short} + uncommitted changes")
 
 
-def test_the_headline_metric_comes_from_the_stage_feeding_the_submission(tmp_path, source, monkeypatch):
+def test_the_headline_metric_is_the_predict_stages_estimate(tmp_path, source, monkeypatch):
     repo = run_workspace(tmp_path, source)
     monkeypatch.chdir(repo)
-    assert kaggle.headline_metric() == ("visualization_accuracy", 0.95)
-    (repo / "metrics/groups.json").write_text("{}")
-    assert kaggle.headline_metric() is None  # never the unrelated stage's
-    (repo / "metrics/predict.json").write_text('{"visualization_accuracy": 0.7}')
-    assert kaggle.headline_metric() == ("visualization_accuracy", 0.7)
+    assert kaggle.headline_metric() == ("pair_accuracy", 0.95)
+    (repo / "metrics/predict.json").write_text('{"pairs": 10}')
+    assert kaggle.headline_metric() is None  # never another stage's
+    (repo / "metrics/predict.json").unlink()
+    assert kaggle.headline_metric() is None
 
 
 # --- make scores -------------------------------------------------------------------------------
 
 KAGGLE_TABLE = """ref,fileName,date,description,status,publicScore,privateScore
-41,submission.csv,2026-05-02 10:00:00,"exp bushy-sled @ 1a2b3c4, visualization_accuracy 0.9912",\
+41,submission.csv,2026-05-02 10:00:00,"exp bushy-sled @ 1a2b3c4, pair_accuracy 0.9912",\
 SubmissionStatus.COMPLETE,0.98765,0.98700
-40,submission.csv,2026-05-01 09:00:00,"commit 0f0e0d0, visualization_accuracy 0.9700",\
+40,submission.csv,2026-05-01 09:00:00,"commit 0f0e0d0, pair_accuracy 0.9700",\
 SubmissionStatus.COMPLETE,0.96500,0.96400
 39,submission.csv,2026-04-30 08:00:00,"first try, by hand",SubmissionStatus.ERROR,,
 """

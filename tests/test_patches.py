@@ -92,8 +92,22 @@ def test_encode_is_the_plain_formula():
     ({"size": 8, "pooling": 26}, "patches.pooling: expected at most 25"),
     ({"atoms": 1}, "patches.atoms: expected an integer ≥ 2, found 1"),
     ({"samples": "all"}, "patches.samples: expected an integer ≥ 1, found 'all'"),
-    ({"stride": 2}, "patches.stride: unknown key"),
+    ({"strides": 2}, "patches.strides: unknown key"),
+    ({"stride": 0}, "patches.stride: expected an integer ≥ 1, found 0"),
 ])
 def test_params_are_checked(values, expected):
     with pytest.raises(InputError, match=expected.replace("(", r"\(")):
         patches.PatchConfig.from_params(values)
+
+
+def test_stride_describes_every_other_patch():
+    images, _ = stripes_and_spots(n=6)
+    config = patches.PatchConfig(size=4, atoms=8, pooling=2, samples=3000, stride=2)
+    dictionary = patches.learn(stripes_and_spots()[0], config, seed=0)
+    assert dictionary.stride == 2 and patches.Dictionary.from_arrays(dictionary.arrays()).stride == 2
+    dense = patches.Dictionary(4, 1, 1, dictionary.mean, dictionary.whitening, dictionary.atoms)
+    sparse = patches.Dictionary(4, 1, 2, dictionary.mean, dictionary.whitening, dictionary.atoms)
+    # one pooling region: the sum over all positions, or over every other row and column of them
+    assert patches.encode(sparse, images).shape == patches.encode(dense, images).shape == (6, 8)
+    few, many = patches.encode(sparse, images), patches.encode(dense, images)
+    assert (few <= many + 1e-3).all() and (few < many).any()

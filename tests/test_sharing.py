@@ -88,7 +88,7 @@ def test_a_teammate_pulls_a_run_and_an_experiment_without_training(tmp_path_fact
     dvc(mine, "exp", "run", "-n", "shared-exp", "-S", "seed=1")
     mine_short = run(mine, "git", "rev-parse", "--short", "HEAD").stdout.strip()
     message = submit_message(mine, tmp_path)
-    assert message.startswith(f"exp shared-exp @ {mine_short}, visualization_accuracy "), message
+    assert message.startswith(f"exp shared-exp @ {mine_short}, pair_accuracy "), message
     dvc(mine, "exp", "push", "origin", "shared-exp")
     assert "shared-exp" in run(mine, "git", "ls-remote", str(origin)).stdout
 

@@ -69,7 +69,10 @@ def fit_pca(codes: np.ndarray | arrays.NpyFile, dims: int, whiten: bool, seed: i
             if len(batch) >= dims:
                 pca.partial_fit(np.asarray(batch, dtype=np.float32))
         return pca
-    return PCA(n_components=dims, whiten=whiten, svd_solver="full", random_state=seed).fit(
+    # covariance_eigh: the eigenvectors of the d × d covariance, exact like a full SVD and several
+    # times faster when there are many more rows than columns (HOG: 20,000 × 1,764 in 2 s, not 7)
+    solver = "covariance_eigh" if len(codes) >= codes.shape[1] else "full"
+    return PCA(n_components=dims, whiten=whiten, svd_solver=solver, random_state=seed).fit(
         arrays.load(codes, np.float32))
 
 

@@ -9,7 +9,7 @@ scikit-learn (no TensorFlow):
    weigh alike);
 2. k-means on them learns ``atoms`` centroids: the dictionary (edges, corners, colour blobs —
    for faces also eyes, hair lines, skin);
-3. every patch of every image (stride 1) is compared with every atom: the "triangle" activation
+3. every patch of every image (every ``stride`` pixels) is compared with every atom: the "triangle" activation
    max(0, mean distance − distance) keeps the atoms closer than average; the activations are
    summed over each of ``pooling``×``pooling`` regions of the image, so the descriptor says which
    parts appear where, roughly.
@@ -45,17 +45,19 @@ class PatchConfig:
     atoms: int = 256         # dictionary size (k-means centroids)
     pooling: int = 2         # regions per image side the activations are summed over
     samples: int = 100_000   # patches the dictionary is learned from
+    stride: int = 1          # pixels between the patches an image is described by
 
     @classmethod
     def from_params(cls, values: dict) -> "PatchConfig":
-        keys = ("size", "atoms", "pooling", "samples")
+        keys = ("size", "atoms", "pooling", "samples", "stride")
         checks.check_keys("patches", values, keys)
         config = cls(**{key: checks.integer("patches", values, key, 2 if key == "atoms" else 1)
                         for key in keys if key in values})
         if not 2 <= config.size <= 16:
             raise InputError(f"params.yaml: patches.size: expected 2 to 16 pixels, found {config.size}")
-        if config.pooling > 32 - config.size + 1:
-            raise InputError(f"params.yaml: patches.pooling: expected at most {32 - config.size + 1} "
+        positions = (32 - config.size) // config.stride + 1
+        if config.pooling > positions:
+            raise InputError(f"params.yaml: patches.pooling: expected at most {positions} "
                              f"(patch positions per side), found {config.pooling}")
         return config
 
@@ -72,6 +74,7 @@ class Dictionary:
 
     size: int
     pooling: int
+    stride: int
     mean: np.ndarray
     whitening: np.ndarray
     atoms: np.ndarray
@@ -83,12 +86,12 @@ class Dictionary:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean, "whitening": self.whitening, "atoms": self.atoms,
-                "shape": np.array([self.size, self.pooling])}
+                "shape": np.array([self.size, self.pooling, self.stride])}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "Dictionary":
-        size, pooling = (int(v) for v in arrays["shape"])
-        return cls(size, pooling, arrays["mean"], arrays["whitening"], arrays["atoms"])
+        size, pooling, stride = (int(v) for v in arrays["shape"])
+        return cls(size, pooling, stride, arrays["mean"], arrays["whitening"], arrays["atoms"])
 
 
 def _normalise(patches: np.ndarray) -> np.ndarray:
@@ -124,7 +127,7 @@ def learn(images, config: PatchConfig, seed: int) -> Dictionary:
     whitening = (vectors / np.sqrt(eigenvalues + ZCA_EPSILON)) @ vectors.T
     whitened = (patches - mean) @ whitening
     kmeans = MiniBatchKMeans(config.atoms, batch_size=4096, n_init=3, random_state=seed).fit(whitened)
-    return Dictionary(config.size, config.pooling, mean.astype(np.float32), whitening.astype(np.float32),
+    return Dictionary(config.size, config.pooling, config.stride, mean.astype(np.float32), whitening.astype(np.float32),
                       kmeans.cluster_centers_.astype(np.float32))
 
 
@@ -134,9 +137,10 @@ def encode(dictionary: Dictionary, images: np.ndarray) -> np.ndarray:
     Written for speed (about 190 MB of activations per chunk of 256 images): the large arrays
     are updated in place, and the mean is taken out of the whitening as one bias row.
     """
-    s, k, pooling = dictionary.size, len(dictionary.atoms), dictionary.pooling
-    side = 32 - s + 1
+    s, k, pooling, stride = dictionary.size, len(dictionary.atoms), dictionary.pooling, dictionary.stride
     windows = sliding_window_view(np.asarray(images, dtype=np.float32), (s, s, 3), axis=(1, 2, 3))
+    windows = windows[:, ::stride, ::stride]
+    side = windows.shape[1]
     patches = windows.reshape(-1, s * s * 3)  # a copy: the windows overlap
     patches -= patches.mean(axis=1, keepdims=True)
     patches /= np.sqrt(np.einsum("ij,ij->i", patches, patches)[:, None] / patches.shape[1] + NORM_EPSILON)
