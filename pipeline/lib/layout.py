@@ -277,8 +277,18 @@ def read_pairs(csv_path: str | os.PathLike, image_count: int) -> np.ndarray:
     """
     csv_path = Path(csv_path)
     shown = printable(csv_path)
+    values, lines = _pair_values(csv_path, shown)
+    if not lines:
+        raise InputError(f"{shown}: expected at least one pair after the header, found none")
+    pairs = np.frombuffer(values, dtype=np.int64).reshape(-1, 3)  # no copy: the array's own buffer
+    _check_pairs(pairs, np.frombuffer(lines, dtype=np.int64), image_count, shown)
+    return pairs
+
+
+def _pair_values(csv_path: Path, shown: str) -> tuple[array.array, array.array]:
+    """The (id, image1, image2) integers of every row, flat, and each row's line number."""
     header_text = ",".join(PAIR_COLUMNS)
-    values, lines = array.array("q"), array.array("q")  # (id, image1, image2) per row; its line
+    values, lines = array.array("q"), array.array("q")
     reader = None
     try:
         with open(csv_path, encoding="utf-8-sig", newline="") as f:
@@ -315,10 +325,11 @@ def read_pairs(csv_path: str | os.PathLike, image_count: int) -> np.ndarray:
                          f"({printable(error, limit=200)})") from None
     except OSError as error:
         raise InputError(f"{shown}: expected a readable file, found {error.strerror or error}") from None
-    if not lines:
-        raise InputError(f"{shown}: expected at least one pair after the header, found none")
-    pairs = np.frombuffer(values, dtype=np.int64).reshape(-1, 3)  # no copy: the array's own buffer
-    line_numbers = np.frombuffer(lines, dtype=np.int64)
+    return values, lines
+
+
+def _check_pairs(pairs: np.ndarray, line_numbers: np.ndarray, image_count: int, shown: str) -> None:
+    """Image numbers within 1…image_count and unique ids, the culprit named by its line."""
     names = pairs[:, 1:]
     bad = (names < 1) | (names > image_count)
     if bad.any():
@@ -332,7 +343,6 @@ def read_pairs(csv_path: str | os.PathLike, image_count: int) -> np.ndarray:
         first, second = line_numbers[np.flatnonzero(ids == duplicate)[:2]]
         raise InputError(f"{shown}: column id: expected unique ids, found id {duplicate} on "
                          f"lines {first} and {second}")
-    return pairs
 
 
 def read_visualization(path: str | os.PathLike) -> np.ndarray:

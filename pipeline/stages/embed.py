@@ -40,6 +40,37 @@ def reconstruction_sample(visualization: np.ndarray, count: int = 32) -> np.ndar
     return np.concatenate([per_half, half + per_half])
 
 
+def training_rows(rows: Rows, config: AutoencoderConfig, seed: int) -> np.ndarray:
+    """The pool rows to train on, in file order: all of them, or with embed.train_samples a
+    sample of the competition rows and every visualization row (the visualization images take
+    the competition images' path, so they are trained on alike)."""
+    every = np.arange(rows.total)
+    if config.train_samples is None or config.train_samples >= rows.competition:
+        return every
+    sample = np.random.default_rng(seed).choice(rows.competition, size=int(config.train_samples), replace=False)
+    return np.concatenate([np.sort(sample), rows.visualization_part(every)])
+
+
+def train(config: AutoencoderConfig, images: np.ndarray, seed: int):
+    """Build and train the model on ``images`` (n, 32, 32, 3) uint8; (model, encoder, history).
+    The loss curve goes to dvclive/embed."""
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+
+    from pipeline.lib import autoencoder as ae
+    from pipeline.lib.distribute import distribution_strategy
+
+    ae.make_deterministic(seed)
+    with distribution_strategy(config.distribution).scope():  # several GPUs: mirrored replicas
+        model, encoder = ae.build_model(config, seed)
+    model.summary(print_fn=lambda line, **_: print(line))
+    with Live(str(LIVE_DIR), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+        # shuffle=False: the dataset shuffles itself, with the seed, every epoch
+        history = model.fit(ae.training_dataset(images, config, seed), epochs=int(config.epochs), shuffle=False,
+                            callbacks=[DVCLiveCallback(live=live)], verbose=keras_verbosity())
+    return model, encoder, history
+
+
 def main(argv: list[str]) -> None:
     params = load_params("embed")
     # TensorFlow is imported only once params are known to be valid: a typo fails in a second.
@@ -49,67 +80,41 @@ def main(argv: list[str]) -> None:
     # Inputs next (cheap): a missing file is reported before TensorFlow loads too.
     rows = Rows.read()
     images = NpyFile(PREPARED / "images.npy")
-    visualization = rows.visualization_part(np.arange(rows.total))  # their row numbers
 
     quiet_tensorflow()
-    import keras
-    from dvclive import Live
-    from dvclive.keras import DVCLiveCallback
+    import keras  # noqa: F401 (TensorFlow's start-up happens here, once the inputs are known)
 
     from pipeline.lib import autoencoder as ae
 
     started = time.perf_counter()
-    ae.make_deterministic(seed)
-    rng = np.random.default_rng(seed)
-    train_rows = np.arange(rows.total)
-    if config.train_samples is not None and config.train_samples < rows.competition:
-        # A sample of the competition rows, and every visualization row: the visualization
-        # images take the competition images' path, so they are trained on alike.
-        sample = np.sort(rng.choice(rows.competition, size=int(config.train_samples), replace=False))
-        train_rows = np.concatenate([sample, visualization])
-    # Plain reads of the rows, sorted so the file is read front to back: through a memory
-    # map, the pages around each row would stay resident (2.5 GB at 1M images).
-    train = read_rows(images.path, train_rows)
-    print(f"embed: training on {len(train)} of {rows.total} images ({rows.visualization} of them "
+    # Plain reads of the rows, in file order: through a memory map, the pages around each row
+    # would stay resident (2.5 GB at a million images).
+    training = read_rows(images.path, training_rows(rows, config, seed))
+    print(f"embed: training on {len(training)} of {rows.total} images ({rows.visualization} of them "
           f"visualization images, their labels unread), {config.epochs} epochs")
-
-    from pipeline.lib.distribute import distribution_strategy
-
-    with distribution_strategy(config.distribution).scope():  # several GPUs: mirrored replicas
-        autoencoder, encoder = ae.build_model(config, seed)
-    autoencoder.summary(print_fn=lambda line, **_: print(line))
-    with Live(str(LIVE_DIR), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        # shuffle=False: the dataset shuffles itself, with the seed, every epoch
-        history = autoencoder.fit(ae.training_dataset(train, config, seed), epochs=int(config.epochs), shuffle=False,
-                                  callbacks=[DVCLiveCallback(live=live)], verbose=keras_verbosity())
+    model, encoder, history = train(config, training, seed)
 
     # Streamed from the file in chunks and written with plain writes, not through memory maps,
     # whose touched pages would all count as resident: a million images stay at a few chunks.
-    with atomic_path(OUT / "codes.npy") as tmp, \
-            NpyWriter(tmp, (rows.total, config.latent_size), "float32") as codes:
+    with atomic_path(OUT / "codes.npy") as tmp, NpyWriter(tmp, (rows.total, config.latent_size), "float32") as codes:
         ae.encode(encoder, iter_npy_chunks(images.path, 8192), codes, label="encode images")
-
-    visualization_images = read_rows(images.path, visualization)
-    shown = visualization_images[reconstruction_sample(visualization_images)]
-    save_npy(OUT / "reconstructions.npy", np.stack([shown, ae.reconstruct(autoencoder, shown)]))
+    visualization = read_rows(images.path, rows.visualization_part(np.arange(rows.total)))
+    shown = visualization[reconstruction_sample(visualization)]
+    save_npy(OUT / "reconstructions.npy", np.stack([shown, ae.reconstruct(model, shown)]))
     save_json(OUT / "architecture.json", {
-        "model": config.model,
-        "loss": ae.loss_description(config),
+        "model": config.model, "loss": ae.loss_description(config),
         "optimizer": f"Adam (learning rate {config.learning_rate})",
-        "total_params": int(autoencoder.count_params()),
-        "encoder_params": int(encoder.count_params()),
-        "layers": ae.layer_table(autoencoder),
+        "total_params": int(model.count_params()), "encoder_params": int(encoder.count_params()),
+        "layers": ae.layer_table(model),
     })
     with atomic_path(MODEL) as tmp:
-        ae.save_model(autoencoder, tmp)
+        ae.save_model(model, tmp)
     save_json("metrics/embed.json", {
-        **ae.evaluation_metrics(autoencoder, config, visualization_images),
+        **ae.evaluation_metrics(model, config, visualization),
         "final_training_loss": float(history.history["loss"][-1]),
-        "train_images": len(train),
-        "code_size": int(config.latent_size),
+        "train_images": len(training), "code_size": int(config.latent_size),
     })
     print(f"embed: done in {time.perf_counter() - started:.1f} s")
-    del keras
 
 
 if __name__ == "__main__":
