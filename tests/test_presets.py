@@ -133,6 +133,9 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
         assert f"This run is **{name}**: its params are the preset's" in markdown
         assert f"| **{name}** | `vae` codes → PCA {dims} → " in markdown
         assert f"| {embed['report_units_loss']:.4f} |" in markdown
+        architecture = json.loads((repo / "data/embed/architecture.json").read_text())
+        assert architecture["model"] == "vae" and architecture["total_params"] == 336_875  # the seed report's
+        assert "| **total** |  |  | **336,875** |" in markdown
     # seed method II reused seed method I's VAE: same embed params, so DVC's run cache restored it
     assert "Stage 'embed' is cached - skipping run" in result.stdout or \
         "Stage 'embed' didn't change, skipping" in result.stdout
