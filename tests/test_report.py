@@ -662,9 +662,11 @@ def comparison_rows(page: str) -> list[list[str]]:
 def test_a_default_run_is_marked_beside_the_published_figures(run_dir: Path):
     page, markdown = render(run_dir)
     this = comparison_rows(page)[3]
-    assert this == ["defaults", "conv_ae codes + HOG + patch-dictionary descriptors + self-trained scores → "
-                    "PCA 37 (whitened) → k-means", "this run (inputs/competition)", "74.39 %",
+    assert this == ["defaults", ("conv_ae codes + HOG + patch-dictionary descriptors + self-trained scores → "
+                                 "PCA 37 (whitened) → k-means"), "this run (inputs/competition)", "74.39 %",
                     "0.87654 (estimated)", "— (not a VAE)"]
+    assert "| seed method I | VAE codes → PCA 48 → k-means | the seed report | 97.22 % | 0.95375 (private) " \
+           "| 578.9316 |" in markdown  # GitHub's view has the same table
     text = " ".join(visible_text(page).split())
     assert "This run is the defaults : this pipeline's own method." in text
     assert "seed report's units" not in text  # no VAE loss to show
@@ -676,7 +678,7 @@ def test_a_default_run_is_marked_beside_the_published_figures(run_dir: Path):
 
 
 def test_a_seed_method_i_run_is_marked_and_shows_the_vae_loss_in_the_reports_units(tmp_path: Path):
-    page, markdown = render(vae_run(tmp_path, SEED_I, 48))
+    page, _ = render(vae_run(tmp_path, SEED_I, 48))
     assert comparison_rows(page)[3] == ["seed method I", "vae codes → PCA 48 → k-means",
                                         "this run (inputs/competition)", "74.39 %", "0.87654 (estimated)",
                                         "601.2346"]

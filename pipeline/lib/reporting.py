@@ -267,9 +267,7 @@ class Comparison:
     differences: list[str]  # "key: this run's value (defaults: value)", where the run is "other"
     published: tuple[Published, ...]
     model: str  # embed.model
-    visualization_accuracy: str
-    kaggle: str  # estimated from the visualization images (pair accuracy)
-    report_units_loss: str | None  # None: not a VAE
+    kaggle: str  # the pair accuracy estimated from the visualization images, as Kaggle shows scores
     commands: dict[str, str]  # seed method → the `dvc exp run` that runs it
 
 
@@ -353,7 +351,8 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
                       dims=str(files["reduce"].need("dims", int)),
                       explained_variance=percent(files["reduce"].need("explained_variance_percent")),
                       projection=params.may("plot.projection", str, "separation"),
-                      views=[view for view in VIEWS if view in files["reduce"].may("views", dict, dict.fromkeys(VIEWS))],
+                      views=[view for view in VIEWS
+                             if view in files["reduce"].may("views", dict, dict.fromkeys(VIEWS))],
                       share_same=percent(100 * files["predict"].need("share_same")),
                       pairs=count(files["predict"].need("pairs", int)),
                       minibatch=bool(params.may("cluster.minibatch", bool, False)),
@@ -480,8 +479,6 @@ def exp_run_command(configuration: str) -> str:
 def gather_comparison(params: Checked, files: dict[str, Checked]) -> Comparison:
     configuration, differences = configuration_of(params)
     return Comparison(configuration=configuration, differences=differences, published=SEED_REPORT,
-                      model=params.may("embed.model", str, "conv_ae"),
-                      visualization_accuracy=accuracy(files["cluster"].need("visualization_accuracy")),
+                      model=params.may("embed.model", str, ABSENT["embed.model"]),
                       kaggle=score(files["predict"].need("pair_accuracy")),
-                      report_units_loss=_maybe(files["embed"].may("report_units_loss"), report_units),
                       commands={p.configuration: exp_run_command(p.configuration) for p in SEED_REPORT})
