@@ -171,6 +171,9 @@ def visible_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page))
 
 
+# The seed report's figures as it published them, and the numbers of its methods and loss
+# (PCA 48, PCA to 2, BCE × 1024 + KL): the report shows them whatever the run.
+PUBLISHED = {"97.22", "0.95375", "578.9316", "0.50087", "48", "2", "1024"}
 NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\w)")
 
 
@@ -180,8 +183,9 @@ def numbers_in(text: str) -> list[str]:
 
 def allowed_numbers(params: dict, metrics: dict) -> set[str]:
     """Every number the report may show, formatted as the report rounds it, computed here
-    independently from the inputs (plus a few words of the course's: part 0/1/2, 0–255, 50 %)."""
-    ok = {"0", "1", "2", "50", "255", "2019"}
+    independently from the inputs (plus a few words of the course's: part 0/1/2, 0–255, 50 %,
+    and the seed report's published figures and method: PUBLISHED)."""
+    ok = {"0", "1", "2", "50", "255", "2019"} | PUBLISHED
 
     def harvest(value):
         if isinstance(value, bool) or value is None:
@@ -207,7 +211,10 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
     reduce = metrics["metrics/reduce.json"]
     ok |= {str(reduce["dims"]), f"{reduce['explained_variance_percent']:.1f}"}
     predict = metrics["metrics/predict.json"]
-    ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}", f"{100 * predict['pair_accuracy']:.2f}"}
+    ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}", f"{100 * predict['pair_accuracy']:.2f}",
+           f"{predict['pair_accuracy']:.5f}"}  # also as Kaggle shows a score, beside the seed report's
+    if "report_units_loss" in embed:
+        ok.add(f"{embed['report_units_loss']:.4f}")  # as the seed report gives it
     cluster = metrics["metrics/cluster.json"]
     for summary in (cluster, cluster.get("alternative")):
         if summary:
@@ -617,3 +624,109 @@ def test_code_spans_and_text_show_their_text_in_tables_and_prose(text: str):
 def test_markdown_is_rendered_with_raw_html_off():
     page = render_module.MARKDOWN_IT.render("<script>alert(1)</script>\n\ntext <b>bold</b>\n")
     assert "<script" not in page and "<b>" not in page and "&lt;b&gt;" in page
+
+
+# ------------------------------------------------------------------------- the seed report
+SEED_I = {"embed": {**PARAMS["embed"], "model": "vae"},
+          "pca": {**PARAMS["pca"], "views": ["codes"], "code_dims": 48, "dims": 48, "whiten": False},
+          "cluster": {**PARAMS["cluster"], "method": "kmeans"}}
+SEED_II = {"embed": {**PARAMS["embed"], "model": "vae"},
+           "pca": {**PARAMS["pca"], "views": ["codes"], "code_dims": 2, "dims": 2, "whiten": False},
+           "cluster": {**PARAMS["cluster"], "method": "coordinates", "alternative": None}}
+
+
+def vae_run(root: Path, overrides: dict, dims: int) -> Path:
+    """The test run as the VAE and ``overrides`` would leave it: report_units_loss, one view."""
+    params, metrics = {**json.loads(json.dumps(PARAMS)), **overrides}, json.loads(json.dumps(METRICS))
+    metrics["metrics/embed.json"].update(report_units_loss=601.234567, code_size=96)
+    metrics["metrics/reduce.json"].update(dims=dims, views={"codes": {"dims": dims, "explained_variance_percent": 80.0}})
+    metrics["data/embed/architecture.json"]["loss"] = "32·32 × binary cross-entropy + KL divergence of the 96-value code"
+    if params["cluster"]["method"] == "coordinates":
+        metrics["metrics/cluster.json"]["method"] = "coordinates"
+        del metrics["metrics/cluster.json"]["alternative"]
+    return make_run(root, metrics, params)
+
+
+def comparison_rows(page: str) -> list[list[str]]:
+    rows = table(page, "Configuration", "Method")
+    assert rows[0][3:] == ["Visualization accuracy", "Kaggle score", "Loss per image (BCE × 1024 + KL)"]
+    # the seed report's figures, quoted as published, whatever the run
+    assert rows[1] == ["seed method I", "VAE codes → PCA 48 → k-means", "the seed report", "97.22 %",
+                       "0.95375 (private)", "578.9316"]
+    assert rows[2] == ["seed method II", "PCA to 2 → label by the larger coordinate", "the seed report", "—",
+                       "0.50087 (private)", "—"]
+    assert len(rows) == 4
+    return rows
+
+
+def test_a_default_run_is_marked_beside_the_published_figures(run_dir: Path):
+    page, markdown = render(run_dir)
+    this = comparison_rows(page)[3]
+    assert this == ["defaults", ("conv_ae codes + HOG + patch-dictionary descriptors + self-trained scores → "
+                                 "PCA 37 (whitened) → k-means"), "this run (inputs/competition)", "74.39 %",
+                    "0.87654 (estimated)", "— (not a VAE)"]
+    assert "| seed method I | VAE codes → PCA 48 → k-means | the seed report | 97.22 % | 0.95375 (private) " \
+           "| 578.9316 |" in markdown  # GitHub's view has the same table
+    text = " ".join(visible_text(page).split())
+    assert "This run is the defaults : this pipeline's own method." in text
+    assert "seed report's units" not in text  # no VAE loss to show
+    # the commands the report gives run the presets (tests/test_presets.py runs them)
+    assert ("seed method I: dvc exp run -n seed-method-1 -S embed.model=vae -S 'pca.views=[codes]' "
+            "-S pca.code_dims=48 -S pca.dims=48 -S pca.whiten=false -S cluster.method=kmeans") in text
+    assert ("seed method II: dvc exp run -n seed-method-2 -S embed.model=vae -S 'pca.views=[codes]' "
+            "-S pca.code_dims=2 -S pca.dims=2 -S pca.whiten=false -S cluster.method=coordinates") in text
+
+
+def test_a_seed_method_i_run_is_marked_and_shows_the_vae_loss_in_the_reports_units(tmp_path: Path):
+    page, _ = render(vae_run(tmp_path, SEED_I, 48))
+    assert comparison_rows(page)[3] == ["seed method I", "vae codes → PCA 48 → k-means",
+                                        "this run (inputs/competition)", "74.39 %", "0.87654 (estimated)",
+                                        "601.2346"]
+    text = " ".join(visible_text(page).split())
+    assert "This run is seed method I : its params are the preset's" in text
+    assert ("0.01235 (mean squared error, pixels scaled to [0, 1]); in the seed report's units "
+            "(BCE × 1024 + KL per image, the code sampled as in training) 601.2346") in text
+    # the views it clusters, in words, where the defaults' text names all four
+    assert "This run clusters only the autoencoder codes ( pca.views ); the other views are computed" in text
+    assert "A PCA reduces them to 48 dimensions" in text
+    assert "the same features, autoencoder codes (96 values) → a PCA of them to 48 dimensions" in text
+    assert "This run leaves them out ( pca.views ): its final clusters do not use them." in text
+    assert table(page, "Step")[-2][0] == "the final clusters: autoencoder codes, cluster.method"
+    assert "training loss per epoch: 32·32 × binary cross-entropy + KL divergence" in text
+    metrics = json.loads(json.dumps(METRICS))
+    metrics["metrics/embed.json"]["report_units_loss"] = 601.234567
+    ok = allowed_numbers(SEED_I | {k: v for k, v in PARAMS.items() if k not in SEED_I}, metrics) | {"96", "80.0", "32"}
+    shown = set(numbers_in(text.replace(TODAY.isoformat(), "")))
+    assert sorted(shown - ok) == []
+
+
+def test_a_seed_method_ii_run_is_marked(tmp_path: Path):
+    page, _ = render(vae_run(tmp_path, SEED_II, 2))
+    assert comparison_rows(page)[3][:2] == ["seed method II", "vae codes → PCA 2 → label by the larger coordinate"]
+
+
+@pytest.mark.parametrize("change, configuration, differences", [
+    ({"pca": {"views": ["selftrain", "patches", "codes", "hog"]}}, "defaults", []),  # any order
+    ({"pca": {"views": None}}, "defaults", []),  # absent: all views
+    ({"pca": {"whiten": True}}, "other", []),  # seed method I, whitened: neither
+    ({"cluster": {"method": "gmm"}}, "other", []),
+    ({"pca": {"dims": 47}}, "other", []),
+    ({"embed": {"model": "conv_ae"}, "pca": {"views": ["codes", "hog", "patches", "selftrain"], "whiten": False}},
+     "other", ["pca.whiten: false (defaults: true)"]),
+])
+def test_the_configuration_is_read_from_the_params(tmp_path: Path, change: dict, configuration: str,
+                                                   differences: list):
+    base = PARAMS if configuration == "defaults" else {**PARAMS, **SEED_I}
+    params = json.loads(json.dumps(base))
+    for section, values in change.items():
+        params[section].update(values)
+    make_run(tmp_path, params=params)
+    report = reporting.gather(tmp_path, today=TODAY)
+    assert report.comparison.configuration == configuration
+    if differences:
+        assert report.comparison.differences == differences
+        text = " ".join(visible_text(reporting.render_html(report)).split())
+        assert "This run is neither the defaults nor one of the seed report's methods: it differs from the " \
+               "defaults in pca.whiten: false (defaults: true) ." in text  # a code span, then the stop
+    elif configuration == "other":
+        assert report.comparison.differences  # seed method I's params differ from the defaults'

@@ -148,8 +148,12 @@ def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: 
 
 
 def project_views(fitted: dict, views: dict) -> np.ndarray:
-    """What :func:`reduce_views` gives for new rows, from its fitted arrays: (N, joint_dims) float32."""
-    return project(fitted, "joint", np.hstack([project(fitted, name, view) for name, view in views.items()]))
+    """What :func:`reduce_views` gives for new rows, from its fitted arrays: (N, joint_dims) float32.
+
+    ``views`` in the order they were fitted in; a view the PCAs were not fitted on (left out by
+    ``pca.views``) is skipped."""
+    return project(fitted, "joint", np.hstack([project(fitted, name, view) for name, view in views.items()
+                                               if f"{name}_mean" in fitted]))
 
 
 class TwoClusters:

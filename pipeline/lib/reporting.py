@@ -4,8 +4,9 @@
     markdown = render_markdown(report)  # pipeline/lib/report/report.md.j2, pictures linked
     html = render_html(report)          # that Markdown as one self-contained page
 
-Every number the report shows is formatted here, by ``count``, ``percent``, ``accuracy`` and
-``loss`` (the only rounding); the wording is in the template. Text taken from the run's files
+Every number the report shows is formatted here, by ``count``, ``percent``, ``accuracy``,
+``loss``, ``report_units`` and ``score`` (the only rounding), or quoted from the seed report
+(SEED_REPORT); the wording is in the template. Text taken from the run's files
 (folder and file names, layer names, method names) is kept as it is: the renderer escapes it.
 """
 
@@ -42,6 +43,39 @@ PICTURES = {  # key (as the template names it) → (file, stage)
     "reconstructions": ("plots/reconstructions.png", "plot_training"),
     "training_loss": ("plots/training_loss.png", "plot_training"),
 }
+VIEWS = ("codes", "hog", "patches", "selftrain")  # pca.views: all of them unless it says otherwise
+
+# The seed report's two methods as params (what `dvc exp run -S` sets: README, "The seed report's
+# methods"), and the defaults' method, by the params that tell the three apart. A run is marked as
+# one of them when its params.yaml holds every value listed (pca.views in any order).
+CONFIGURATIONS = {
+    "seed method I": {"embed.model": "vae", "pca.views": ["codes"], "pca.code_dims": 48, "pca.dims": 48,
+                      "pca.whiten": False, "cluster.method": "kmeans"},
+    "seed method II": {"embed.model": "vae", "pca.views": ["codes"], "pca.code_dims": 2, "pca.dims": 2,
+                       "pca.whiten": False, "cluster.method": "coordinates"},
+    # params.yaml's values (tests/test_presets.py checks): the sizes are left out, so tuning them
+    # keeps a run "defaults"; the method is what the seed report's are compared with
+    "defaults": {"embed.model": "conv_ae", "pca.views": list(VIEWS), "pca.whiten": True, "cluster.method": "kmeans"},
+}
+ABSENT = {"embed.model": "conv_ae", "pca.views": list(VIEWS)}  # what the stages use when a key is not set
+
+
+@dataclass(frozen=True)
+class Published:
+    """The seed report's figures for one of its methods, quoted as published (on the course's hw7
+    data; the Kaggle score is the private leaderboard's)."""
+
+    configuration: str  # a key of CONFIGURATIONS
+    method: str  # as the report words it
+    visualization_accuracy: str | None
+    kaggle: str
+    report_units_loss: str | None  # per image: 32·32 × BCE + KL
+
+
+SEED_REPORT = (
+    Published("seed method I", "VAE codes → PCA 48 → k-means", "97.22 %", "0.95375", "578.9316"),
+    Published("seed method II", "PCA to 2 → label by the larger coordinate", None, "0.50087", None),
+)
 
 
 # ------------------------------------------------------------------------------------ formatting
@@ -63,6 +97,16 @@ def accuracy(fraction: float) -> str:
 def loss(value: float) -> str:
     """A loss to four significant digits: 0.02251."""
     return f"{value:.4g}"
+
+
+def report_units(value: float) -> str:
+    """A loss in the seed report's units (per image), four decimals as it gives them: 578.9316."""
+    return f"{value:.4f}"
+
+
+def score(fraction: float) -> str:
+    """A fraction as Kaggle shows a score, five decimals: 0.95375."""
+    return f"{fraction:.5f}"
 
 
 def yaml_value(value: Any) -> str:
@@ -166,6 +210,7 @@ class Clustering:
     dims: str  # after the PCA
     explained_variance: str
     projection: str  # plot.projection: how 2c draws the images in 2-D
+    views: list[str]  # the views clustered (pca.views, as reduce ran), in VIEWS order
     share_same: str  # of the test pairs, labelled 1 (same dataset)
     pairs: str  # test pairs predicted
     minibatch: bool  # cluster.minibatch (k-means)
@@ -200,6 +245,7 @@ class Autoencoder:
     """2a's losses and 2d: the autoencoder, its training and its layers."""
 
     reconstruction_loss: str  # on the visualization images
+    report_units_loss: str | None  # the VAE's loss there in the seed report's units (None: not a VAE)
     final_training_loss: str | None
     loss: str  # what it minimizes, in words
     optimizer: str | None
@@ -214,6 +260,18 @@ class Autoencoder:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """The seed report's published figures beside this run's, and which configuration this run is."""
+
+    configuration: str  # a key of CONFIGURATIONS, or "other"
+    differences: list[str]  # "key: this run's value (defaults: value)", where the run is "other"
+    published: tuple[Published, ...]
+    model: str  # embed.model
+    kaggle: str  # the pair accuracy estimated from the visualization images, as Kaggle shows scores
+    commands: dict[str, str]  # seed method → the `dvc exp run` that runs it
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the report shows, read from one run's files."""
 
@@ -223,6 +281,7 @@ class Report:
     clustering: Clustering
     self_training: SelfTraining
     autoencoder: Autoencoder
+    comparison: Comparison
     pictures: dict[str, Picture]  # key of PICTURES → the PNG
 
 
@@ -243,6 +302,7 @@ def gather(root: str | Path = ".", today: dt.date | None = None) -> Report:
                   clustering=gather_clustering(params, files),
                   self_training=gather_self_training(files),
                   autoencoder=gather_autoencoder(params, files["embed"], files["architecture"]),
+                  comparison=gather_comparison(params, files),
                   pictures=pictures)
 
 
@@ -291,6 +351,8 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
                       dims=str(files["reduce"].need("dims", int)),
                       explained_variance=percent(files["reduce"].need("explained_variance_percent")),
                       projection=params.may("plot.projection", str, "separation"),
+                      views=[view for view in VIEWS
+                             if view in files["reduce"].may("views", dict, dict.fromkeys(VIEWS))],
                       share_same=percent(100 * files["predict"].need("share_same")),
                       pairs=count(files["predict"].need("pairs", int)),
                       minibatch=bool(params.may("cluster.minibatch", bool, False)),
@@ -347,6 +409,7 @@ def gather_autoencoder(params: Checked, embed: Checked, arch: Checked) -> Autoen
     total = arch.may("total_params", int, sum(row["params"] for row in rows))
     encoder = arch.may("encoder_params", int)
     return Autoencoder(reconstruction_loss=loss(embed.need("reconstruction_loss")),
+                       report_units_loss=_maybe(embed.may("report_units_loss"), report_units),
                        final_training_loss=_maybe(embed.may("final_training_loss"), loss),
                        loss=arch.need("loss", str), optimizer=arch.may("optimizer", str),
                        epochs=_maybe(params.may("embed.epochs", int), str),
@@ -366,3 +429,56 @@ def layer_row(arch: Checked, row: Any) -> dict:
         raise InputError(f"{arch.where}: 'layers': expected objects with name, type, output_shape and "
                          f"params, found {row!r}")
     return row
+
+
+# --------------------------------------------------------------------------- the seed report
+def param(params: Checked, dotted: str) -> Any:
+    """A params.yaml value by its dotted key, any type; None where it is absent."""
+    value: Any = params.data
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def matches(value: Any, expected: Any) -> bool:
+    """Whether a param holds ``expected``: same type (false is not 0), lists in any order."""
+    if isinstance(expected, list):
+        return isinstance(value, list) and sorted(map(str, value)) == sorted(map(str, expected))
+    return type(value) is type(expected) and value == expected
+
+
+def configuration_of(params: Checked) -> tuple[str, list[str]]:
+    """Which of CONFIGURATIONS the run's params are, or "other" and how they differ from the
+    defaults' (``key: value (defaults: value)``). An absent key counts as ABSENT says."""
+    def value(key: str) -> Any:
+        found = param(params, key)
+        return ABSENT.get(key) if found is None else found
+
+    for name, settings in CONFIGURATIONS.items():
+        if all(matches(value(key), expected) for key, expected in settings.items()):
+            return name, []
+    return "other", [f"{key}: {yaml_value(value(key))} (defaults: {yaml_value(expected)})"
+                     for key, expected in CONFIGURATIONS["defaults"].items() if not matches(value(key), expected)]
+
+
+EXPERIMENT_NAMES = {"seed method I": "seed-method-1", "seed method II": "seed-method-2"}
+
+
+def exp_run_command(configuration: str) -> str:
+    """The `dvc exp run` that runs one of the seed methods (on params.yaml's data.dir; add
+    ``-S data.dir=…`` for another folder), quoted for a POSIX shell."""
+    settings = []
+    for key, value in CONFIGURATIONS[configuration].items():
+        text = f"{key}={yaml_value(value).replace(' ', '')}"
+        settings.append(f"-S '{text}'" if "[" in text else f"-S {text}")  # [codes] is a shell glob
+    return f"dvc exp run -n {EXPERIMENT_NAMES[configuration]} {' '.join(settings)}"
+
+
+def gather_comparison(params: Checked, files: dict[str, Checked]) -> Comparison:
+    configuration, differences = configuration_of(params)
+    return Comparison(configuration=configuration, differences=differences, published=SEED_REPORT,
+                      model=params.may("embed.model", str, ABSENT["embed.model"]),
+                      kaggle=score(files["predict"].need("pair_accuracy")),
+                      commands={p.configuration: exp_run_command(p.configuration) for p in SEED_REPORT})

@@ -5,7 +5,8 @@
 The views, one row per image of the pool (pipeline.lib.pool): the autoencoder codes
 (data/embed/codes.npy), the HOG descriptors (data/hog/descriptors.npy), the patch dictionary's
 descriptors (data/patches/descriptors.npy) and the self-trained models' scores
-(data/selftrain/features.npy). Each is reduced to pca.<view>_dims, whitened;
+(data/selftrain/features.npy). ``pca.views`` names the views used (all four by default; the
+seed report's method: ``[codes]``). Each is reduced to pca.<view>_dims, whitened (``pca.whiten``);
 the views are put side by side and reduced, whitened, to pca.dims. Every PCA is fitted on the
 whole pool. Writes data/reduce/components.npy (n + 2k, dims) float32, data/reduce/pca/*.npy (the
 fitted PCAs as arrays, for pipeline.label) and metrics/reduce.json. numpy and scikit-learn
@@ -35,9 +36,20 @@ OUT = Path("data/reduce")
 INCREMENTAL_ABOVE_BYTES = 1 << 30  # "auto" streams a view's PCA once it passes 1 GiB
 
 
+def chosen_views(params: dict) -> list[str]:
+    """``pca.views`` checked: the names of the views to use, in :data:`VIEWS` order (the order
+    pipeline.label applies the fitted PCAs in). Absent: all of them."""
+    names = params.get("views", list(VIEWS))
+    if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n in VIEWS for n in names)
+            or len(set(names)) != len(names)):
+        raise InputError(f"params.yaml: pca.views: expected a non-empty list of {', '.join(VIEWS)} "
+                         f"(each at most once), found {names!r}")
+    return [name for name in VIEWS if name in names]
+
+
 def check_params(params: dict) -> None:
     """Types first; each size against its view's width and the image count is checked later."""
-    keys = [key for key, _ in VIEWS.values()]
+    keys = [VIEWS[name][0] for name in chosen_views(params)]
     for key in ("dims", *keys):
         value = params.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -83,7 +95,8 @@ def main(argv: list[str]) -> None:
     params = load_params("pca")
     check_params(params)
     # Read on demand, in chunks or whole; never memory-mapped.
-    views = {name: arrays.NpyFile(path) for name, (_, path) in VIEWS.items()}
+    # The views left out are still computed upstream (dvc.yaml's deps stay fixed), just not read.
+    views = {name: arrays.NpyFile(VIEWS[name][1]) for name in chosen_views(params)}
     dims, joint_dims = sizes(params, views)
     setting = params.get("incremental", "auto")
     with clustering.one_thread():  # see there: threads stall on a shared machine
