@@ -20,18 +20,46 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = "# Benchmarks\n\nWritten by the scripts in `bench/`; each section says how to reproduce it.\n"
 
 
-def machine() -> str:
-    """One line naming this machine: CPU model, cores, memory, OS."""
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU as lscpu names it: "Model name", then family, model and the widest vector
+    instructions it offers (a virtual machine's model name is often only "… Processor"; the
+    instruction sets say what oneDNN can use). Falls back to /proc/cpuinfo's model name."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+        listing = subprocess.run(["lscpu"], capture_output=True, text=True, check=True,
+                                 env={**os.environ, "LC_ALL": "C"}).stdout
+    except (OSError, subprocess.CalledProcessError):
+        listing = ""
+    fields = dict(line.split(":", 1) for line in listing.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    name = fields.get("Model name")
+    if name is None:
+        try:
+            name = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                        if line.startswith("model name"))
+        except (OSError, StopIteration):
+            return platform.processor() or platform.machine()
+    details = [f"family {fields['CPU family']} model {fields['Model']}"] if "CPU family" in fields and "Model" in fields else []
+    flags = set(fields.get("Flags", "").split())
+    vector = [label for label, flag in (("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AMX", "amx_tile")) if flag in flags]
+    if vector:
+        details.append(" ".join(vector))
+    return f"{name} ({'; '.join(details)})" if details else name
+
+
+def machine() -> str:
+    """One line naming this machine: CPU model, cores, memory, OS, and ONEDNN_MAX_CPU_ISA.
+
+    ONEDNN_MAX_CPU_ISA caps the instructions TensorFlow's oneDNN kernels use (e.g. AVX2 on an
+    AVX-512 machine), which changes training time and can change the trained weights, so the
+    figures of a run say whether it was set.
+    """
     memory_gib = psutil.virtual_memory().total / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {memory_gib:.0f} GiB RAM, {platform.system()} {platform.release()}"
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = f"{os.cpu_count()} cores" + ("" if usable == os.cpu_count() else f" ({usable} usable)")
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    isa_note = f"ONEDNN_MAX_CPU_ISA={isa}" if isa else "ONEDNN_MAX_CPU_ISA not set"
+    return (f"{cpu_model()}, {cores}, {memory_gib:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+            f"{isa_note}")
 
 
 def run_timed(command: list[str] | str, *, cwd: str | os.PathLike | None = None, env=None) -> tuple[float, float]:
