@@ -115,6 +115,14 @@ def parse_settings(assignments: list[str]) -> dict:
     return overrides
 
 
+def with_settings(overrides: dict, assignments: list[str]) -> dict:
+    """``overrides`` (section → {key: value}) with the --set options on top."""
+    merged = {section: dict(values) if isinstance(values, dict) else values for section, values in overrides.items()}
+    for section, values in parse_settings(assignments).items():
+        merged[section] = {**merged.get(section, {}), **values} if isinstance(values, dict) else values
+    return merged
+
+
 def set_options(assignments: list[str]) -> str:
     """The --set options as they appear in a command line shown in BENCHMARKS.md ('' for none)."""
     return "".join(f" --set {a}" for a in assignments)
