@@ -28,7 +28,9 @@ from pathlib import Path
 import psutil
 import yaml
 
-from tests import tiny_repo  # a namespace package: tests/ has no __init__.py, pytest imports it as `tiny_repo`
+# tests/ has no __init__.py: from the repository root it imports as a namespace package (pytest
+# imports the same file as `tiny_repo`)
+from tests import tiny_repo
 from tests.tiny_repo import commit_all, git, make_repo, write_params  # noqa: F401 (the benchmarks' API)
 
 REPO_ROOT = tiny_repo.PROJECT
@@ -223,7 +225,7 @@ class StageMonitor:
                 walls[stage] = walls.get(stage, 0.0) + last - first + self.interval
         return walls
 
-    def __enter__(self) -> "StageMonitor":
+    def __enter__(self) -> StageMonitor:
         self._thread.start()
         return self
 

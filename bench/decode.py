@@ -91,7 +91,7 @@ def main() -> int:
     prepare_peak = max(peaks)
     worst = max([prepare_peak, *stage_peaks.values()])
     all_met = decode_median <= TARGET_DECODE_S and worst <= TARGET_STAGE_MIB
-    fmt = lambda values, digits=2: ", ".join(f"{v:.{digits}f}" for v in values)  # noqa: E731
+    fmt = lambda values, digits=2: ", ".join(f"{v:.{digits}f}" for v in values)
     figures = rp.table(["what", "command", "median", "runs", "target", "met"], [
         [f"decode {args.images:,} jpgs (prepare's own timer: image list → images.npy)",
          "`python -m pipeline.stages.prepare`", f"{decode_median:.2f} s", fmt(decode) + " s",

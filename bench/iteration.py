@@ -140,7 +140,7 @@ def main() -> int:
         pairs = json.loads((repo / "metrics/predict.json").read_text())["pairs"]
         after = rp.load_note()
 
-    fmt = lambda values, digits=2: ", ".join(f"{v:.{digits}f}" for v in values)  # noqa: E731
+    fmt = lambda values, digits=2: ", ".join(f"{v:.{digits}f}" for v in values)
     median = {a: record.median(walls[a]) for a in assignments}
     noop_median, work_median = record.median(noops), record.median(work)
     all_met = (all(m <= TARGET_EXP_S for m in median.values()) and all(expected_ok.values())
