@@ -68,6 +68,11 @@ def shown(folder: Path) -> str:
     return os.path.relpath(folder, REPO_ROOT)
 
 
+def named(name: str) -> str:
+    """A --data argument as BENCHMARKS.md shows it: hw7, holdout, or the folder relative to the repository."""
+    return name if name in DATA_SETS else shown(data_folder(name))
+
+
 def place_repo(tmp: Path, folders: list[Path]) -> Path:
     """Where to make the throw-away repository under ``tmp`` so that each of ``folders`` is
     reached from it by the same relative path as from the checkout: the repository goes as

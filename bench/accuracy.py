@@ -164,7 +164,7 @@ def main() -> int:
     if any([rp.missing_competition(folder) for folder in folders.values()]):
         return 2  # each missing folder named on stderr
     overrides = rp.parse_settings(args.settings)
-    names = [name if name in rp.DATA_SETS else rp.shown(folders[name]) for name in args.data]
+    names = [rp.named(name) for name in args.data]
     note = rp.load_note()
     results = [measure(label, folders[name], seed, overrides, args.keep)
                for name, label in zip(args.data, names) for seed in args.seeds]
@@ -179,7 +179,7 @@ def main() -> int:
                if args.settings else "")
     record.update_section("accuracy", f"""## Accuracy of the defaults, per seed (issue 4)
 
-`.venv/bin/python -m bench.accuracy --data {' '.join(args.data)} --seeds {' '.join(map(str, args.seeds))}{rp.set_options(args.settings)}`:
+`.venv/bin/python -m bench.accuracy --data {' '.join(names)} --seeds {' '.join(map(str, args.seeds))}{rp.set_options(args.settings)}`:
 for each data set ({folders_text}) and seed, a fresh git + DVC copy of the project with the
 repository's params runs `dvc exp run -S data.dir=<folder> -S seed=<seed>` from a clean state
 (nothing cached: the wall time is a user's first run, training included), then one `dvc exp run -S …`

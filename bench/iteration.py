@@ -172,7 +172,7 @@ def main() -> int:
     changed = f" and `{' '.join(args.settings)}`" if args.settings else ""
     markdown = f"""## Iteration: experiments, no-op repro and predict (issue 11)
 
-`.venv/bin/python -m bench.iteration --runs {args.runs} --epochs {args.epochs} --dims {' '.join(map(str, args.dims))} --data {args.data}{rp.set_options(args.settings)}`:
+`.venv/bin/python -m bench.iteration --runs {args.runs} --epochs {args.epochs} --dims {' '.join(map(str, args.dims))} --data {rp.named(args.data)}{rp.set_options(args.settings)}`:
 a throw-away git + DVC copy of the project with `data.dir: {rp.shown(folder)}` ({prepared['images']:,} images,
 {prepared['visualization_images']:,} visualization images, {pairs:,} pairs) and the repository's params, except
 `embed.epochs: {args.epochs}` and `selftrain.epochs: {args.epochs}`{changed} to save time (no figure below

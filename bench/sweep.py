@@ -181,7 +181,7 @@ def main() -> int:
     prepared = ", ".join(f"{n:,} {what}" for n, what in zip(full_counts, ("images", "visualization images", "pairs")))
     markdown = f"""## Sweep: {points} values of pca.dims through DVC's queue
 
-`.venv/bin/python -m bench.sweep --runs {args.runs} --dims {' '.join(map(str, args.dims))} --baseline-dims {args.baseline_dims} --jobs {args.jobs} --epochs {args.epochs} --data {args.data}{rp.set_options(args.settings)}`:
+`.venv/bin/python -m bench.sweep --runs {args.runs} --dims {' '.join(map(str, args.dims))} --baseline-dims {args.baseline_dims} --jobs {args.jobs} --epochs {args.epochs} --data {rp.named(args.data)}{rp.set_options(args.settings)}`:
 a throw-away git + DVC copy of the project on `{rp.shown(folder)}` ({prepared}) with the
 repository's params but `embed.epochs: {args.epochs}`, `selftrain.epochs: {args.epochs}` (to save time; the
 sweep does not retrain) and `pca.dims: {args.baseline_dims}` (not a swept value, so every experiment has
