@@ -1,4 +1,4 @@
-"""Shared by the bench scripts: time a command a few times and record the figures in BENCHMARKS.md.
+"""Shared by the bench scripts: name the machine and record the figures in BENCHMARKS.md.
 
 Each script owns one section of BENCHMARKS.md, between ``<!-- bench:NAME -->`` and
 ``<!-- /bench:NAME -->``, and rewrites only that section, so scripts can run in any order.
@@ -11,7 +11,6 @@ import platform
 import re
 import statistics
 import subprocess
-import time
 from pathlib import Path
 
 import psutil
@@ -60,22 +59,6 @@ def machine() -> str:
     isa_note = f"ONEDNN_MAX_CPU_ISA={isa}" if isa else "ONEDNN_MAX_CPU_ISA not set"
     return (f"{cpu_model()}, {cores}, {memory_gib:.0f} GiB RAM, {platform.system()} {platform.release()}, "
             f"{isa_note}")
-
-
-def run_timed(command: list[str] | str, *, cwd: str | os.PathLike | None = None, env=None) -> tuple[float, float]:
-    """Run a command; return (wall seconds, peak resident memory in MiB of it and its children).
-
-    Peak memory is the largest ``ru_maxrss`` among waited-for children (Linux reports KiB).
-    It is sampled by the kernel, not polled, so short peaks are not missed.
-    """
-    import resource
-
-    start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, shell=isinstance(command, str),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return wall, peak_mib
 
 
 def median(values: list[float]) -> float:
