@@ -239,11 +239,28 @@ class StageMonitor:
         self._thread.join(5)
 
 
+def kill_tree(process: subprocess.Popen) -> None:
+    """Kill ``process`` and every process under it (a stage's worker processes too)."""
+    try:
+        children = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        children = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    process.kill()
+
+
 def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeout: float | None = None,
-        check: bool = True) -> dict:
+        check: bool = True, memory_limit_mib: float | None = None) -> dict:
     """Run ``command``; return wall seconds, CPU seconds (from wait4: it and every descendant it
     waited for), peak RSS in MiB (the largest VmHWM of it or any descendant, one process at a
     time), its output and the per-stage peaks and times of the pipeline stages it ran.
+
+    ``memory_limit_mib`` (needs ``monitor``): once one of its processes has been that large, the
+    command and its descendants are killed, and the result says ``over_limit`` (not an error, even
+    with ``check``): a benchmark that finds a stage too large stops it before it takes the
+    machine's memory from everything else (it can overshoot by what it allocates in ~50 ms).
 
     Peak RSS is not wait4's ru_maxrss: that also counts the memory of this (parent) process
     that the child had between fork and exec, so no command measures below this process's own
@@ -258,14 +275,19 @@ def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeo
     if watcher:
         watcher.__enter__()
     deadline = None if timeout is None else time.monotonic() + timeout
+    over_limit = False
     try:
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if deadline is not None and time.monotonic() > deadline:
-                process.kill()
+                kill_tree(process)
+                process.wait()
                 raise TimeoutError(f"{' '.join(command)}: still running after {timeout} s")
+            if memory_limit_mib is not None and watcher and watcher.tree_peak > memory_limit_mib and not over_limit:
+                over_limit = True
+                kill_tree(process)
             time.sleep(0.01)
     finally:
         if watcher:
@@ -274,7 +296,7 @@ def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeo
     process.returncode = os.waitstatus_to_exitcode(status)
     reader.join(10)
     output = b"".join(chunks).decode("utf-8", "replace")
-    if check and process.returncode != 0:
+    if check and process.returncode != 0 and not over_limit:
         raise RuntimeError(f"`{' '.join(map(str, command))}` in {cwd} exited {process.returncode}:\n"
                            f"{output[-5000:]}")
     peak = watcher.tree_peak if watcher and watcher.tree_peak else usage.ru_maxrss / 1024
@@ -282,7 +304,8 @@ def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeo
             "cpu": usage.ru_utime + usage.ru_stime,  # itself and every waited-for descendant
             "stage_peaks": dict(watcher.peaks) if watcher else {},
             "stage_walls": watcher.walls() if watcher else {},
-            "timeline": watcher.timeline(start) if watcher else [], "returncode": process.returncode}
+            "timeline": watcher.timeline(start) if watcher else [], "returncode": process.returncode,
+            "over_limit": over_limit}
 
 
 def dvc(repo: Path, env: dict, *args: str, **kwargs) -> dict:
