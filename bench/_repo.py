@@ -321,6 +321,21 @@ def ran_stages(output: str) -> list[str]:
     return re.findall(r"Running stage '([^']+)'", output)
 
 
+def downstream_experiment(repo: Path, env: dict, assignment: str, *, monitor: bool = False) -> dict:
+    """`dvc exp run -S ASSIGNMENT` from the committed params.yaml, with DVC's run cache cleared
+    (see :func:`clear_run_cache`); :func:`run`'s result plus ``ran``, the stages it ran. Raises
+    when it reran a learning stage: a change after them must not."""
+    reset_params(repo)
+    clear_run_cache(repo)
+    result = dvc(repo, env, "exp", "run", "-S", assignment, monitor=monitor, timeout=1800)
+    result["ran"] = ran_stages(result["output"])
+    learned = [stage for stage in result["ran"] if stage in LEARNING]
+    if learned:
+        raise RuntimeError(f"`dvc exp run -S {assignment}` reran {', '.join(learned)}, which a change after the "
+                           f"learning stages must not:\n{result['output'][-3000:]}")
+    return result
+
+
 def load_note() -> str:
     """What else is running: the load average and the busiest other processes right now."""
     me = {os.getpid(), *(p.pid for p in psutil.Process().children(recursive=True))}
