@@ -1,14 +1,20 @@
 """Shared by the pipeline benchmarks (not a benchmark itself: `make bench` skips bench/_*.py).
 
-A throw-away copy of the project as its own git + DVC repository (never /work/main itself:
-`dvc repro` there would overwrite the checkout's outputs), DVC kept away from the machine's
-site cache and config, commands timed with their peak resident memory, and the stage
-processes that DVC starts watched for their own peak memory.
+A throw-away copy of the project as its own git + DVC repository (never the checkout itself:
+`dvc repro` there would overwrite the checkout's outputs; the copy is made by
+tests/tiny_repo.py, which the tests use too), DVC kept away from the machine's site cache and
+config, commands timed with their peak resident memory, and the stage processes that DVC starts
+watched for their own peak memory.
+
+Data folders are named in BENCHMARKS.md by their path relative to the repository
+(``../shared/data/hw7``), never by a machine's absolute path: :func:`place_repo` puts the copy
+where that relative path leads to the same folder, so the commands shown are the commands run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -22,11 +28,19 @@ from pathlib import Path
 import psutil
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`, and dvc lives here
+# tests/ has no __init__.py: from the repository root it imports as a namespace package (pytest
+# imports the same file as `tiny_repo`)
+from tests import tiny_repo
+from tests.tiny_repo import commit_all, git, make_repo, write_params  # noqa: F401 (the benchmarks' API)
+
+REPO_ROOT = tiny_repo.PROJECT
+BIN = tiny_repo.BIN  # the venv's bin: stage commands say `python`, and dvc lives here
 HW7 = Path(os.environ.get("HW7_DATA", REPO_ROOT.parent / "shared" / "data" / "hw7"))
-STAGE_ORDER = ("demo", "prepare", "embed", "hog", "reduce", "cluster", "refine", "predict", "plot", "plot_training", "eigenfaces",
-               "report")
+DATA_SETS = {"hw7": HW7, "holdout": HW7.parent / "holdout"}
+STAGE_ORDER = tuple(yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
+# The stages that learn (minutes); a change of pca.* or cluster.* must rerun none of them.
+LEARNING = ("prepare", "embed", "hog", "patches", "selftrain")
+DOWNSTREAM = ("reduce", "cluster", "predict", "plot", "report")  # what `-S pca.…` reruns
 
 
 @contextlib.contextmanager
@@ -43,83 +57,103 @@ def scratch(prefix: str, keep: bool = False):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def data_folder(name: str) -> Path:
+    """The folder of a data set named on the command line: hw7, holdout, or a path (relative to
+    the current folder). Not resolved through symlinks: it is shown as given."""
+    return DATA_SETS[name] if name in DATA_SETS else Path(os.path.abspath(name))
+
+
+def shown(folder: Path) -> str:
+    """``folder`` as BENCHMARKS.md names it: relative to the repository (../shared/data/hw7)."""
+    return os.path.relpath(folder, REPO_ROOT)
+
+
+def named(name: str) -> str:
+    """A --data argument as BENCHMARKS.md shows it: hw7, holdout, or the folder relative to the repository."""
+    return name if name in DATA_SETS else shown(data_folder(name))
+
+
+def place_repo(tmp: Path, folders: list[Path]) -> Path:
+    """Where to make the throw-away repository under ``tmp`` so that each of ``folders`` is
+    reached from it by the same relative path as from the checkout: the repository goes as
+    deep under ``tmp`` as the deepest ``..`` chain, and the first folder after each chain is a
+    symlink to the real one (../shared → <checkout>/../shared). Folders inside the checkout are
+    refused: the copy does not have them (and DVC would hash them as part of the repository).
+    """
+    relative = [Path(shown(folder)) for folder in folders]
+    ups = [len(list(itertools.takewhile(lambda part: part == "..", rel.parts))) for rel in relative]
+    if any(up == 0 for up in ups):
+        inside = folders[ups.index(0)]
+        raise SystemExit(f"error: {inside}: expected a data folder outside the repository {REPO_ROOT}, "
+                         f"found one inside it")
+    repo = tmp.joinpath("root", *["sub"] * (max(ups, default=1) - 1), "repo")
+    for rel, up in zip(relative, ups):
+        top = rel.parts[up]
+        link, target = repo.parents[up - 1] / top, REPO_ROOT.parents[up - 1] / top
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(target, target_is_directory=True)
+    return repo
+
+
 def missing_competition(folder: Path) -> bool:
     """True, after one line on stderr, when ``folder`` holds no competition layout (no images/)."""
     if (folder / "images").is_dir():
         return False
-    print(f"error: {folder}: expected a competition folder (images/, test_case.csv, "
+    print(f"error: {shown(folder)}: expected a competition folder (images/, test_case.csv, "
           f"visualization.npy), found nothing", file=sys.stderr)
     return True
 
 
-def declared_outputs() -> list[str]:
-    spec = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))
-    paths = []
-    for stage in spec["stages"].values():
-        for key in ("outs", "metrics", "plots"):
-            for entry in stage.get(key) or []:
-                paths.extend(entry if isinstance(entry, dict) else [entry])
-    return [p.rstrip("/") for p in paths if "${" not in p]
-
-
-def project_files() -> list[str]:
-    """Tracked files and new ones git does not ignore, minus outputs, dvc.lock and tests/."""
-    # tracked files, and new ones git does not ignore (work in progress is tested as it is)
-    listed = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], check=True, capture_output=True).stdout.decode()
-    files = {f for f in listed.split("\0") if f}
-    outputs = declared_outputs()
-    return sorted(f for f in files
-                  if (REPO_ROOT / f).is_file() and f != "dvc.lock" and not f.startswith("tests/")
-                  and not any(f == out or f.startswith(out + "/") for out in outputs))
-
-
-def write_params(repo: Path, overrides: dict) -> None:
-    """Merge ``overrides`` (section → {key: value}, or a plain value) into repo/params.yaml."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for section, values in overrides.items():
-        if isinstance(values, dict):
-            params.setdefault(section, {}).update(values)
+def parse_settings(assignments: list[str]) -> dict:
+    """``["embed.epochs=3", "seed=1"]`` (the --set options) → {"embed": {"epochs": 3}, "seed": 1},
+    for :func:`write_params`; values read as YAML (3 → int, false → bool, [8, 16] → list)."""
+    overrides: dict = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: --set {assignment}: expected KEY=VALUE (e.g. embed.epochs=3)")
+        section, _, name = key.partition(".")
+        parsed = yaml.safe_load(value)
+        if name:
+            overrides.setdefault(section, {})[name] = parsed
         else:
-            params[section] = values
-    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+            overrides[section] = parsed
+    return overrides
+
+
+def with_settings(overrides: dict, assignments: list[str]) -> dict:
+    """``overrides`` (section → {key: value}) with the --set options on top."""
+    merged = {section: dict(values) if isinstance(values, dict) else values for section, values in overrides.items()}
+    for section, values in parse_settings(assignments).items():
+        merged[section] = {**merged.get(section, {}), **values} if isinstance(values, dict) else values
+    return merged
+
+
+def set_options(assignments: list[str]) -> str:
+    """The --set options as they appear in a command line shown in BENCHMARKS.md ('' for none)."""
+    return "".join(f" --set {a}" for a in assignments)
 
 
 def environment(root: Path) -> dict[str, str]:
-    """PATH with the venv first; DVC's site cache and global/system config under ``root``."""
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("PYTHONPATH", None)
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DVC_NO_ANALYTICS="1")
+    """The tests' environment for DVC and the stages (the venv first on PATH, no PYTHONPATH), with
+    DVC's site cache and global/system config under ``root``."""
+    env = tiny_repo.environment()
     for name in ("site_cache", "global_config", "system_config"):
         (root / "dvc-home" / name).mkdir(parents=True, exist_ok=True)
         env[f"DVC_{name.upper()}_DIR"] = str(root / "dvc-home" / name)
     return env
 
 
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+def clear_run_cache(repo: Path) -> None:
+    """Forget the stage runs DVC remembers (.dvc/cache/runs), so that a stage whose params were
+    tried before is run again, not restored: what the first try of a value costs."""
+    shutil.rmtree(repo / ".dvc" / "cache" / "runs", ignore_errors=True)
 
 
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-
-
-def make_repo(dest: Path, overrides: dict) -> Path:
-    """Copy the project into ``dest``, apply ``overrides`` to params.yaml, git init and commit."""
-    dest.mkdir(parents=True)
-    for name in project_files():
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, dest / name)
-    write_params(dest, overrides)
-    git(dest, "init", "-q")
-    for key, value in (("user.name", "bench"), ("user.email", "bench@example.invalid"),
-                       ("commit.gpgsign", "false")):
-        git(dest, "config", key, value)
-    commit_all(dest, "bench baseline")
-    return dest
+def reset_params(repo: Path) -> None:
+    """params.yaml as last committed (a `dvc exp run -S` leaves its change in the workspace)."""
+    git(repo, "checkout", "--", "params.yaml")
 
 
 def stage_of(cmdline: list[str]) -> str | None:
@@ -196,7 +230,7 @@ class StageMonitor:
                 walls[stage] = walls.get(stage, 0.0) + last - first + self.interval
         return walls
 
-    def __enter__(self) -> "StageMonitor":
+    def __enter__(self) -> StageMonitor:
         self._thread.start()
         return self
 
@@ -205,11 +239,28 @@ class StageMonitor:
         self._thread.join(5)
 
 
+def kill_tree(process: subprocess.Popen) -> None:
+    """Kill ``process`` and every process under it (a stage's worker processes too)."""
+    try:
+        children = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        children = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    process.kill()
+
+
 def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeout: float | None = None,
-        check: bool = True) -> dict:
+        check: bool = True, memory_limit_mib: float | None = None) -> dict:
     """Run ``command``; return wall seconds, CPU seconds (from wait4: it and every descendant it
     waited for), peak RSS in MiB (the largest VmHWM of it or any descendant, one process at a
     time), its output and the per-stage peaks and times of the pipeline stages it ran.
+
+    ``memory_limit_mib`` (needs ``monitor``): once one of its processes has been that large, the
+    command and its descendants are killed, and the result says ``over_limit`` (not an error, even
+    with ``check``): a benchmark that finds a stage too large stops it before it takes the
+    machine's memory from everything else (it can overshoot by what it allocates in ~50 ms).
 
     Peak RSS is not wait4's ru_maxrss: that also counts the memory of this (parent) process
     that the child had between fork and exec, so no command measures below this process's own
@@ -224,14 +275,19 @@ def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeo
     if watcher:
         watcher.__enter__()
     deadline = None if timeout is None else time.monotonic() + timeout
+    over_limit = False
     try:
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
             if deadline is not None and time.monotonic() > deadline:
-                process.kill()
+                kill_tree(process)
+                process.wait()
                 raise TimeoutError(f"{' '.join(command)}: still running after {timeout} s")
+            if memory_limit_mib is not None and watcher and watcher.tree_peak > memory_limit_mib and not over_limit:
+                over_limit = True
+                kill_tree(process)
             time.sleep(0.01)
     finally:
         if watcher:
@@ -240,7 +296,7 @@ def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeo
     process.returncode = os.waitstatus_to_exitcode(status)
     reader.join(10)
     output = b"".join(chunks).decode("utf-8", "replace")
-    if check and process.returncode != 0:
+    if check and process.returncode != 0 and not over_limit:
         raise RuntimeError(f"`{' '.join(map(str, command))}` in {cwd} exited {process.returncode}:\n"
                            f"{output[-5000:]}")
     peak = watcher.tree_peak if watcher and watcher.tree_peak else usage.ru_maxrss / 1024
@@ -248,7 +304,8 @@ def run(command: list[str], *, cwd: Path, env: dict, monitor: bool = True, timeo
             "cpu": usage.ru_utime + usage.ru_stime,  # itself and every waited-for descendant
             "stage_peaks": dict(watcher.peaks) if watcher else {},
             "stage_walls": watcher.walls() if watcher else {},
-            "timeline": watcher.timeline(start) if watcher else [], "returncode": process.returncode}
+            "timeline": watcher.timeline(start) if watcher else [], "returncode": process.returncode,
+            "over_limit": over_limit}
 
 
 def dvc(repo: Path, env: dict, *args: str, **kwargs) -> dict:
@@ -256,12 +313,27 @@ def dvc(repo: Path, env: dict, *args: str, **kwargs) -> dict:
 
 
 def stage(name: str, repo: Path, env: dict, **kwargs) -> dict:
-    """`python -m pipeline.<name>` in ``repo``, timed, with its peak RSS (MiB)."""
-    return run([str(BIN / "python"), "-m", f"pipeline.{name}"], cwd=repo, env=env, **kwargs)
+    """`python -m pipeline.stages.<name>` in ``repo``, timed, with its peak RSS (MiB)."""
+    return run([str(BIN / "python"), "-m", f"pipeline.stages.{name}"], cwd=repo, env=env, **kwargs)
 
 
 def ran_stages(output: str) -> list[str]:
     return re.findall(r"Running stage '([^']+)'", output)
+
+
+def downstream_experiment(repo: Path, env: dict, assignment: str, *, monitor: bool = False) -> dict:
+    """`dvc exp run -S ASSIGNMENT` from the committed params.yaml, with DVC's run cache cleared
+    (see :func:`clear_run_cache`); :func:`run`'s result plus ``ran``, the stages it ran. Raises
+    when it reran a learning stage: a change after them must not."""
+    reset_params(repo)
+    clear_run_cache(repo)
+    result = dvc(repo, env, "exp", "run", "-S", assignment, monitor=monitor, timeout=1800)
+    result["ran"] = ran_stages(result["output"])
+    learned = [stage for stage in result["ran"] if stage in LEARNING]
+    if learned:
+        raise RuntimeError(f"`dvc exp run -S {assignment}` reran {', '.join(learned)}, which a change after the "
+                           f"learning stages must not:\n{result['output'][-3000:]}")
+    return result
 
 
 def load_note() -> str:

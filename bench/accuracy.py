@@ -1,126 +1,200 @@
-"""Measure the defaults' clustering accuracy on real data, as DVC experiments, and the cheap variants.
+"""Measure the defaults' accuracy on real data, per seed, as DVC experiments, and the cheap variants.
 
-    .venv/bin/python -m bench.accuracy [--data hw7 holdout] [--keep]
+    .venv/bin/python -m bench.accuracy [--data hw7 holdout] [--seeds 0 1 2] [--set KEY=VALUE ...] [--keep]
 
-For each data set, in a throw-away git + DVC copy of the project with the repository's params:
-one `dvc exp run -S data.dir=…` from a clean state (no cache, nothing run before: the wall time
-is a user's first run, training included), then one `dvc exp run -S …` per variant that only
-changes what comes after `embed` (PCA size, whitening, clustering method), so each reuses the
-trained autoencoder. Every run is a DVC experiment of that repository (`dvc exp show` lists
-them with --keep). Writes the ``accuracy`` section of BENCHMARKS.md.
+For each data set and each seed, in its own throw-away git + DVC copy of the project with the
+repository's params: one `dvc exp run -S data.dir=<folder> -S seed=<s>` from a clean state (no
+cache, nothing run before: the wall time is a user's first run, training included, with each
+stage's wall time), then one `dvc exp run -S …` per variant below, each a change after the
+learning stages (PCA size, whitening, clustering method), so each must rerun none of prepare,
+embed, hog, patches and selftrain (checked: the benchmark stops if one does). Every run is a
+DVC experiment of that copy (`dvc exp show` lists them with --keep).
+
+Reads metrics/predict.json (pair_accuracy: the Kaggle score the run expects, the headline),
+metrics/cluster.json (the visualization images' accuracy, and the alternative method's),
+metrics/selftrain.json (the bootstrap clusters', the linear model's and the CNN's) and
+metrics/embed.json (reconstruction loss). Writes the ``accuracy`` section of BENCHMARKS.md:
+the mean and the spread (min–max) over seeds per data set, then one row per seed.
+
+--data takes hw7 and holdout (../shared/data/hw7, ../shared/data/holdout) or any competition
+folder outside the repository; --set changes the copy's params.yaml before the first run (e.g.
+--set embed.epochs=1 for a quick check; such a run is not the defaults, and the section says so).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 
 from bench import _repo as rp
 from bench import record
 
-DATA = {"hw7": rp.HW7, "holdout": rp.HW7.parent / "holdout"}
-# Variants of the downstream stages: (label, -S assignments).
-# Each without self-training (refine.rounds=0), so each takes seconds: the rounds of the defaults'
-# own run are in its metrics/refine.json and shown below the variants.
+# (what, the -S assignment). Run in this order from the defaults' committed params: the
+# Gaussian mixture first, while the workspace still holds the defaults' run, so it reruns only
+# cluster onwards; every later one changes pca.*, so it reruns reduce onwards whatever ran before.
 VARIANTS = [
-    ("no self-training", ["refine.rounds=0"]),
-    ("no self-training, 64 joint dims", ["refine.rounds=0", "pca.dims=64"]),
-    ("no self-training, not whitened", ["refine.rounds=0", "pca.whiten=false"]),
-    ("no self-training, Gaussian mixture", ["refine.rounds=0", "cluster.method=gmm"]),
+    ("Gaussian mixture", "cluster.method=gmm"),
+    ("not whitened", "pca.whiten=false"),
+    ("2 joint dims", "pca.dims=2"),
+    ("16 joint dims", "pca.dims=16"),
+    ("64 joint dims", "pca.dims=64"),
 ]
 
 
 def metrics(repo: Path) -> dict:
-    read = lambda name: json.loads((repo / "metrics" / f"{name}.json").read_text())  # noqa: E731
-    cluster, embed, reduce, refine = read("cluster"), read("embed"), read("reduce"), read("refine")
-    return {"accuracy": refine["visualization_accuracy"],  # the final labels: the submission's
-            "clusters": cluster["visualization_accuracy"],
-            "alternative": cluster.get("alternative", {}).get("visualization_accuracy"),
-            "loss": embed["reconstruction_loss"], "dims": reduce["dims"],
-            "rounds": refine["visualization_accuracy_by_round"],
-            "classifier": refine["classifier_visualization_accuracy"],
-            "linear": refine["linear_visualization_accuracy"]}
+    """The figures of the run in ``repo``'s workspace, from its metrics/*.json."""
+    read = lambda name: json.loads((repo / "metrics" / f"{name}.json").read_text())
+    predict, cluster, selftrain, embed = read("predict"), read("cluster"), read("selftrain"), read("embed")
+    alternative = cluster.get("alternative") or {}
+    return {"pair": predict["pair_accuracy"], "visualization": cluster["visualization_accuracy"],
+            "method": cluster["method"], "alternative": alternative.get("visualization_accuracy"),
+            "alternative_method": alternative.get("method"),
+            "bootstrap": selftrain["bootstrap_visualization_accuracy"],
+            "linear": selftrain["linear_visualization_accuracy"],
+            "cnn": selftrain.get("cnn_visualization_accuracy"),  # null when the pool was too small for a CNN
+            "loss": embed["reconstruction_loss"], "dims": read("reduce")["dims"]}
 
 
-def measure(name: str, data: Path, keep: bool) -> dict:
-    with rp.scratch(f"bench-accuracy-{name}-", keep=keep) as tmp:
-        repo = rp.make_repo(tmp / "repo", {})
+def measure(name: str, folder: Path, seed: int, overrides: dict, keep: bool) -> dict:
+    """The first run and the variants of one data set and seed, in a fresh copy of the project."""
+    with rp.scratch(f"bench-accuracy-{Path(name).name}-seed{seed}-", keep=keep) as tmp:
+        repo = rp.make_repo(rp.place_repo(tmp, [folder]), overrides)
         env = rp.environment(tmp)
-        print(f"{name}: dvc exp run -S data.dir={data} in {repo} ...", flush=True)
-        first = rp.dvc(repo, env, "exp", "run", "-S", f"data.dir={data}", monitor=True, timeout=3600)
-        result = {"first": {**metrics(repo), "wall": first["wall"],
-                            "stage_walls": first["stage_walls"]}, "variants": []}
-        print(f"  defaults: {result['first']}", flush=True)
-        rp.commit_all(repo, f"defaults on {name}")  # each variant starts from these params
-        for label, assignments in VARIANTS:
-            rp.git(repo, "checkout", "--", "params.yaml")
-            args = [arg for a in assignments for arg in ("-S", a)]
-            run = rp.dvc(repo, env, "exp", "run", *args, monitor=False, timeout=1800)
-            if "Running stage 'embed'" in run["output"] or "Running stage 'hog'" in run["output"]:
-                raise RuntimeError(f"{label} reran embed or hog: {run['output'][-2000:]}")
-            result["variants"].append({"label": label, **metrics(repo), "wall": run["wall"]})
-            print(f"  {label}: {result['variants'][-1]}", flush=True)
+        command = ["exp", "run", "-S", f"data.dir={rp.shown(folder)}", "-S", f"seed={seed}"]
+        print(f"{name}, seed {seed}: dvc {' '.join(command)} in {repo} ...", flush=True)
+        first = rp.dvc(repo, env, *command, monitor=True, timeout=6 * 3600)
+        result = {"name": name, "seed": seed, "first": {**metrics(repo), "wall": first["wall"],
+                                                        "stage_walls": first["stage_walls"]}, "variants": []}
+        print(f"  defaults: {json.dumps(result['first'])}", flush=True)
+        rp.commit_all(repo, f"defaults on {name}, seed {seed}")  # each variant starts from these params
+        for label, assignment in VARIANTS:
+            run = rp.downstream_experiment(repo, env, assignment)
+            result["variants"].append({"label": label, "assignment": assignment, "ran": run["ran"], **metrics(repo),
+                                       "wall": run["wall"]})
+            print(f"  {assignment}: {json.dumps(result['variants'][-1])}", flush=True)
         return result
 
 
-def table(results: dict) -> str:
-    names = list(results)
-    head = "| configuration | " + " | ".join(f"{n} accuracy | {n} wall" for n in names) + " |"
-    rows = [head, "|---|" + "---|---|" * len(names)]
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f} %"
 
-    def cells(entry):
-        return f"{100 * entry['accuracy']:.2f} % | {entry['wall']:.0f} s"
 
-    first = {n: results[n]["first"] for n in names}
-    rows.append("| **defaults** (first run, training included) | "
-                + " | ".join(cells(first[n]) for n in names) + " |")
-    rows.append("| same run, clusters before self-training (`cluster.method`) | "
-                + " | ".join(f"{100 * first[n]['clusters']:.2f} % | (same run)" for n in names) + " |")
-    rows.append("| same run, alternative method (coordinates), before self-training | "
-                + " | ".join(f"{100 * first[n]['alternative']:.2f} % | (same run)" for n in names) + " |")
-    for index, (label, assignments) in enumerate(VARIANTS):
-        rows.append(f"| {label}: `-S {' -S '.join(assignments)}` (embed, hog skipped) | "
-                    + " | ".join(cells(results[n]["variants"][index]) for n in names) + " |")
-    # The steps inside the defaults' run, from metrics/refine.json.
-    rows.append("| *inside the defaults' run (metrics/refine.json):* |" + " |" * (2 * len(names)))
-    for step in first[names[0]]["rounds"]:
-        if step == "clusters":
-            text = "k-means on the joined views (self-training starts here)"
-        else:
-            text = (f"after self-training {step.replace('_', ' ')}: CNN alone "
-                    + " / ".join(f"{100 * first[n]['classifier'][step]:.2f} %" for n in names)
-                    + ", linear alone " + " / ".join(f"{100 * first[n]['linear'][step]:.2f} %" for n in names)
-                    + ", both")
-        rows.append(f"| {text} | " + " | ".join(f"{100 * first[n]['rounds'][step]:.2f} % | (same run)"
-                                                for n in names) + " |")
-    losses = ", ".join(f"{n} {results[n]['first']['loss']:.5f}" for n in names)
-    walls = "; ".join(n + ": " + ", ".join(f"{stage} {wall:.0f} s" for stage, wall in first[n]["stage_walls"].items())
-                      for n in names)
-    return ("\n".join(rows) + f"\n\nReconstruction loss (MSE, pixels in [0, 1]) of the defaults: {losses}."
-            f"\n\nStage wall times of the first run: {walls}.")
+def spread(values: list[float | None], *, percent: bool = True, centre=statistics.mean) -> str:
+    """``centre`` of the values and, over more than one, their range: '99.71 % (99.64–99.80)'."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    scale, unit, digits = (100, " %", 2) if percent else (1, " s", 0)
+    text = f"{scale * centre(values):.{digits}f}{unit}"
+    if len(values) > 1:
+        text += f" ({scale * min(values):.{digits}f}–{scale * max(values):.{digits}f})"
+    return text
+
+
+def summary(results: list[dict], names: list[str]) -> str:
+    """Mean (min–max) over seeds per data set: the defaults, what the same run measured on the
+    way, and each variant. Wall times: median (min–max)."""
+    by_name = {name: [r for r in results if r["name"] == name] for name in names}
+    head = ["configuration"] + [f"{n} {what}" for n in names for what in ("pair accuracy", "visualization", "wall")]
+
+    def cells(entries: dict[str, list[dict]], key: str | None = None) -> list[str]:
+        """Per data set: pair accuracy, visualization accuracy and wall time of ``entries``' runs;
+        with ``key``, only that figure of the visualization images, measured inside the run."""
+        out = []
+        for name in names:
+            runs = entries[name]
+            if key is None:
+                out += [spread([r["pair"] for r in runs]), spread([r["visualization"] for r in runs]),
+                        spread([r["wall"] for r in runs], percent=False, centre=statistics.median)]
+            else:
+                out += ["–", spread([r[key] for r in runs]), "(same run)"]
+        return out
+
+    first = {name: [r["first"] for r in by_name[name]] for name in names}
+    some = next(iter(first.values()))[0]
+    rows = [["**defaults** (first run, training included): `dvc exp run -S data.dir=… -S seed=…`",
+             *cells(first)]]
+    for key, what in (("bootstrap", "same run, selftrain's bootstrap clusters (metrics/selftrain.json)"),
+                      ("linear", "same run, selftrain's linear model alone"),
+                      ("cnn", "same run, selftrain's CNN alone"),
+                      ("alternative", f"same run, cluster.alternative ({some['alternative_method']})")):
+        rows.append([what, *cells(first, key)])
+    for index, (label, assignment) in enumerate(VARIANTS):
+        runs = {name: [r["variants"][index] for r in by_name[name]] for name in names}
+        reran = sorted({stage for name in names for run in runs[name] for stage in run["ran"]},
+                       key=rp.STAGE_ORDER.index)
+        rows.append([f"{label}: `dvc exp run -S {assignment}` (reran {', '.join(reran) or 'nothing'})",
+                     *cells(runs)])
+    return rp.table(head, rows)
+
+
+def per_seed(results: list[dict]) -> str:
+    """One row per data set and seed: the defaults' figures, then each variant's pair accuracy."""
+    head = ["data set", "seed", "pair accuracy", "visualization", "bootstrap", "linear", "CNN", "alternative",
+            "reconstruction loss", "joint dims", "wall"] + [f"`{a}`" for _, a in VARIANTS]
+    rows = []
+    for r in results:
+        f = r["first"]
+        rows.append([r["name"], str(r["seed"]), pct(f["pair"]), pct(f["visualization"]), pct(f["bootstrap"]),
+                     pct(f["linear"]), pct(f["cnn"]), pct(f["alternative"]), f"{f['loss']:.5f}", str(f["dims"]),
+                     f"{f['wall']:.0f} s"]
+                    + [f"{pct(v['pair'])}, {v['wall']:.0f} s" for v in r["variants"]])
+    return rp.table(head, rows)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", nargs="+", choices=list(DATA), default=list(DATA))
+    parser.add_argument("--data", nargs="+", default=["hw7", "holdout"],
+                        help="hw7, holdout, or competition folders outside the repository")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the copy's params.yaml (e.g. embed.epochs=1); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the temporary repositories")
     args = parser.parse_args()
-    if any([rp.missing_competition(DATA[name]) for name in args.data]):
+    folders = {name: rp.data_folder(name) for name in args.data}
+    if any([rp.missing_competition(folder) for folder in folders.values()]):
         return 2  # each missing folder named on stderr
+    overrides = rp.parse_settings(args.settings)
+    names = [rp.named(name) for name in args.data]
     note = rp.load_note()
-    results = {name: measure(name, DATA[name], args.keep) for name in args.data}
-    record.update_section("accuracy", f"""## Clustering accuracy of the defaults (issue 4)
+    results = [measure(label, folders[name], seed, overrides, args.keep)
+               for name, label in zip(args.data, names) for seed in args.seeds]
+    stage_walls = "\n".join(
+        f"- {r['name']}, seed {r['seed']}: " + ", ".join(f"{stage} {wall:.0f} s" for stage, wall in
+                                                        sorted(r["first"]["stage_walls"].items(),
+                                                               key=lambda item: rp.STAGE_ORDER.index(item[0])))
+        for r in results)
+    folders_text = ", ".join(f"{name} = `{rp.shown(folders[arg])}`" if name != rp.shown(folders[arg]) else f"`{name}`"
+                             for arg, name in zip(args.data, names))
+    changed = (f" **Not the defaults**: the copy's params.yaml was changed first (`{' '.join(args.settings)}`)."
+               if args.settings else "")
+    record.update_section("accuracy", f"""## Accuracy of the defaults, per seed (issue 4)
 
-`.venv/bin/python -m bench.accuracy --data {' '.join(args.data)}`: in a fresh git + DVC copy of the
-project per data set, `dvc exp run -S data.dir=<folder>` with the repository's params (a clean
-state: nothing cached, training included), then one `dvc exp run` per variant below (each
-changes only what follows `embed` and `hog`, which are skipped). Accuracy is the permutation-invariant
-share of the 5,000 visualization images in the right cluster. One run each: the pipeline is
-deterministic, so a rerun gives the same accuracy; wall times are single runs.
+`.venv/bin/python -m bench.accuracy --data {' '.join(names)} --seeds {' '.join(map(str, args.seeds))}{rp.set_options(args.settings)}`:
+for each data set ({folders_text}) and seed, a fresh git + DVC copy of the project with the
+repository's params runs `dvc exp run -S data.dir=<folder> -S seed=<seed>` from a clean state
+(nothing cached: the wall time is a user's first run, training included), then one `dvc exp run -S …`
+per variant, each from the defaults' params and each rerunning none of prepare, embed, hog,
+patches and selftrain (checked).{changed}
 
-{table(results)}
+Pair accuracy: metrics/predict.json `pair_accuracy`, the share of the test pairs the submission
+should get right (what Kaggle scores), estimated from the visualization images, which take the
+competition images' path through every stage. Visualization: the permutation-invariant share of
+the visualization images in their dataset's cluster (metrics/cluster.json). Accuracy cells: mean
+over seeds (min–max); wall cells: median over seeds (min–max), one run per seed.
+
+{summary(results, names)}
+
+Per seed (variants: pair accuracy, wall time):
+
+{per_seed(results)}
+
+Stage wall times of each first run (seconds each stage process was alive):
+
+{stage_walls}
 
 Machine: {record.machine()}. {note}
 """)
