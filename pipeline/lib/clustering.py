@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 METHODS = ("kmeans", "gmm", "coordinates")
 CHUNK = 65536  # rows per batch when codes are streamed from a file
+INCREMENTAL_ABOVE_BYTES = 1 << 30  # a view past 1 GiB is fitted batch by batch (IncrementalPCA)
 THREADS_ENV = "HW7_SKLEARN_THREADS"  # threads for scikit-learn's OpenMP/BLAS here; default 1
 
 
@@ -118,16 +119,19 @@ def dims_for(requested: int, images: int, min_images_per_dim: int) -> int:
 
 
 def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: bool, seed: int,
-                 incremental=lambda view: False, log=print) -> tuple[np.ndarray, dict, dict]:
+                 incremental=None, log=print) -> tuple[np.ndarray, dict, dict]:
     """PCA of each view to ``dims[name]`` (whitened if asked), then of all views side by side
     to ``joint_dims``.
 
     ``views``: name → (N, d_name) array or :class:`pipeline.arrays.NpyFile`, the same N rows in
-    each. ``incremental(view)`` says whether to fit that view batch by batch. Returns the
+    each. ``incremental(view)`` says whether to fit that view batch by batch (default: when it
+    passes :data:`INCREMENTAL_ABOVE_BYTES`, so a million images' HOG, 7 GB, is never loaded
+    whole). Returns the
     components (N, ≤ joint_dims) float32; every fitted PCA as plain arrays (name_mean,
     name_components, name_scale, and joint_*; :func:`project` applies them to new rows); and,
     per view and for the joint PCA, its size and the share of variance kept (%).
     """
+    incremental = incremental or (lambda view: view.nbytes > INCREMENTAL_ABOVE_BYTES)
     parts, fitted, info = [], {}, {}
     for name, view in views.items():
         pca = fit_pca(view, dims[name], whiten, seed, incremental=incremental(view))

@@ -33,7 +33,6 @@ VIEWS = {  # view name → (its pca.<key>, the file of its rows)
     "selftrain": ("selftrain_dims", Path("data/selftrain/features.npy")),
 }
 OUT = Path("data/reduce")
-INCREMENTAL_ABOVE_BYTES = 1 << 30  # "auto" streams a view's PCA once it passes 1 GiB
 
 
 def chosen_views(params: dict) -> list[str]:
@@ -102,7 +101,7 @@ def main(argv: list[str]) -> None:
     with clustering.one_thread():  # see there: threads stall on a shared machine
         components, fitted, info = clustering.reduce_views(
             views, dims, joint_dims, whiten=params["whiten"], seed=int(params["seed"]),
-            incremental=lambda view: view.nbytes > INCREMENTAL_ABOVE_BYTES if setting == "auto" else setting,
+            incremental=None if setting == "auto" else (lambda view: setting),  # auto: past 1 GiB
             log=lambda line: print(f"reduce: {line}"))
     save_npy(OUT / "components.npy", components)
     # The fitted PCAs as plain .npy arrays (an .npz would carry the time it was written)
