@@ -197,7 +197,7 @@ class TwoClusters:
             from sklearn.mixture import GaussianMixture
 
             features = arrays.load(features, np.float32)
-            model = GaussianMixture(n_components=2, covariance_type="full", n_init=2,
+            model = GaussianMixture(n_components=2, covariance_type="full", n_init=1,
                                     reg_covar=1e-4, random_state=self.seed).fit(features)
             self.fitted = {"weights": model.weights_, "means": model.means_,
                            "precisions_cholesky": model.precisions_cholesky_}

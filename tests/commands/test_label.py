@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from tiny_repo import BIN, baseline, clone, environment
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def label(repo: Path, *args: str) -> subprocess.CompletedProcess:

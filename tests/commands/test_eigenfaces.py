@@ -14,7 +14,7 @@ from PIL import Image
 
 from pipeline.lib import faces as fc
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from pipeline.lib import selftrain
 from pipeline.lib.errors import InputError
 from pipeline.lib.selftrain import SelfTrainConfig
 
-DEFAULTS = yaml.safe_load(open(__import__("pathlib").Path(__file__).resolve().parents[1] / "params.yaml"))["selftrain"]
+DEFAULTS = yaml.safe_load(open(__import__("pathlib").Path(__file__).resolve().parents[2] / "params.yaml"))["selftrain"]
 
 
 def discs_and_stripes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from PIL import Image
 from pipeline.lib import faces as fc
 from pipeline.lib.errors import InputError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ABERDEEN = REPO_ROOT.parent / "shared" / "data" / "aberdeen"
 
 

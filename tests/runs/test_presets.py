@@ -22,7 +22,7 @@ from pipeline.lib import clustering, reporting
 from pipeline.lib.errors import InputError
 from pipeline.stages import reduce
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ALL_VIEWS = ["codes", "hog", "patches", "selftrain"]
 SIZES = {"code_dims": 4, "hog_dims": 4, "patch_dims": 4, "selftrain_dims": 1, "dims": 4, "whiten": True}
 

@@ -16,7 +16,7 @@ from pipeline.lib.pool import Rows, truth
 from pipeline.lib.progress import Progress
 from pipeline.lib.training import keras_verbosity
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Terminal(io.StringIO):

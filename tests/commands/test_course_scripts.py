@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_eigenfaces_cli import make_folder
+from test_eigenfaces import make_folder
 from tiny_repo import baseline, clone, environment
 
 VENV = Path(sys.executable).parent.parent
@@ -156,7 +156,7 @@ def test_scripts_fall_back_to_python3_without_a_venv(tmp_path: Path):
     root = tmp_path / "checkout"
     root.mkdir()
     for script in ("pca.sh", "cluster.sh"):
-        shutil.copy2(Path(__file__).resolve().parents[1] / script, root / script)
+        shutil.copy2(Path(__file__).resolve().parents[2] / script, root / script)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python3").write_text('#!/bin/sh\necho "python3 in $(pwd): $*"\n')

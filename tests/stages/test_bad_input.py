@@ -685,7 +685,7 @@ PARAM_CASES = {
     "selftrain-unknown-key": ("selftrain", {"rounds": 3}, ["params.yaml: selftrain.rounds: unknown key"]),
 }
 DEFAULTS = {  # the repository's sections, which the cases change one key of
-    section: yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())[section]
+    section: yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())[section]
     for section in ("hog", "patches", "selftrain")
 }
 

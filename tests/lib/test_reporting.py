@@ -26,7 +26,7 @@ from pipeline.lib import reporting
 from pipeline.lib.errors import InputError
 from pipeline.lib.report import render as render_module
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EPOCH, EPOCH_DATE = "1600000000", "2020-09-13"  # SOURCE_DATE_EPOCH and its UTC date
 TODAY = dt.date(2021, 3, 4)
 

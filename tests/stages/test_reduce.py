@@ -11,7 +11,7 @@ import yaml
 
 from pipeline.lib.clustering import dims_for
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("requested, images, per_dim, expected", [
