@@ -12,6 +12,7 @@ ask for them by name::
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -38,6 +39,23 @@ TINY_PARAMS = {
             "incremental": "auto"},
     "cluster": {"method": "kmeans", "alternative": "coordinates", "n_init": 2, "minibatch": False},
 }
+
+
+def params_with(**sections) -> dict:
+    """TINY_PARAMS with some keys replaced: ``params_with(embed={"epochs": 0})``; None deletes."""
+    params = copy.deepcopy(TINY_PARAMS)
+    for section, values in sections.items():
+        if not isinstance(values, dict):
+            params[section] = values
+            continue
+        for key, value in values.items():
+            params[section][key] = value
+    return params
+
+
+def snapshot(folder: Path) -> set[str]:
+    """Every file and folder under ``folder`` (hidden ones too), as relative paths."""
+    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
 
 
 def write_competition(tmp_path: str | os.PathLike, n_images: int = 12, n_pairs: int = 10, k: int = 4,

@@ -13,8 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 import yaml
-from conftest import run_stage_in, write_competition
-from test_bad_input import params_with
+from conftest import params_with, run_stage_in, write_competition
 from tiny_repo import baseline, clone, dvc
 
 AWKWARD = "競賽 資料 (copy)"

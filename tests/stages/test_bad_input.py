@@ -11,7 +11,6 @@ once per case: a subprocess each would cost ~2 s).
 
 from __future__ import annotations
 
-import copy
 import json
 import importlib
 import os
@@ -25,18 +24,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import PAIR_HEADER, TINY_PARAMS, run_stage_in, write_competition
+from conftest import PAIR_HEADER, TINY_PARAMS, params_with, run_stage_in, snapshot, write_competition
 from hostile import jpeg_claiming, lying_npy, png_claiming
 from PIL import Image
 
 from pipeline.lib.errors import main_guard
 
 N_IMAGES, N_PAIRS, K = 12, 10, 4
-
-
-def snapshot(folder: Path) -> set[str]:
-    """Every file and folder under ``folder`` (hidden ones too), as relative paths."""
-    return {str(path.relative_to(folder)) for path in folder.rglob("*")}
 
 
 def assert_clean_failure(result, workdir: Path, before: set[str], *expected: str) -> str:
@@ -71,18 +65,6 @@ def run_in_process(stage: str, workdir: Path, monkeypatch, capsys) -> subprocess
         code = exit_.code
     captured = capsys.readouterr()
     return subprocess.CompletedProcess([stage], code, captured.out, captured.err)
-
-
-def params_with(**sections) -> dict:
-    """TINY_PARAMS with some keys replaced: ``params_with(embed={"epochs": 0})``; None deletes."""
-    params = copy.deepcopy(TINY_PARAMS)
-    for section, values in sections.items():
-        if not isinstance(values, dict):
-            params[section] = values
-            continue
-        for key, value in values.items():
-            params[section][key] = value
-    return params
 
 
 class RunsCode:

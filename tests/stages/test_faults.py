@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import run_stage_in, write_competition
-from test_bad_input import params_with, snapshot
+from conftest import params_with, run_stage_in, snapshot, write_competition
 from tiny_repo import HOOKS, baseline, clone, dvc
 
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
