@@ -112,10 +112,14 @@ def main(argv: list[str]) -> None:
     if out_csv.suffix.lower() != ".csv" or out_csv.is_dir():
         raise InputError(f"{out_csv}: expected the name of the CSV file to write (….csv), found "
                          f"{'a folder' if out_csv.is_dir() else repr(out_csv.name)}")
-    folder = out_csv.parent.resolve()
-    if not folder.is_dir() or not os.access(folder, os.W_OK):  # say so now, not after labelling
+    # the CSV is written after labelling, creating missing folders: say now, not after that
+    # minute, if the nearest existing folder above it cannot take one
+    folder = out_csv.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{out_csv}: expected a CSV file in a folder that can be written, found "
-                         f"{'no folder ' + str(out_csv.parent) if not folder.is_dir() else 'the folder read-only'}")
+                         f"{'the file ' + str(folder) if not folder.is_dir() else 'the folder ' + str(folder) + ' read-only'}")
     trained = load_trained()
     pool, pairs, shown = read_test_set(argv[:-1])
     print(f"label: {len(pool) - shown} images, {len(pairs)} pairs from {' '.join(argv[:-1])}", file=sys.stderr)

@@ -65,9 +65,10 @@ def test_label_needs_two_or_three_arguments(tmp_path):
 
 def test_label_refuses_an_output_it_cannot_write_before_any_work(tmp_path):
     (tmp_path / "a-file").write_text("x")
-    for out in ("a-file/out.csv", "missing/out.csv"):
+    for out in ("a-file/out.csv", "a-file/below/out.csv"):
         result = subprocess.run([sys.executable, "-m", "pipeline.label", str(tmp_path), out], cwd=tmp_path,
                                 env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, text=True,
                                 capture_output=True)
         assert result.returncode == 2 and result.stderr.count("\n") == 1
-        assert f"error: {out}: expected a CSV file in a folder that can be written" in result.stderr
+        assert result.stderr == (f"error: {out}: expected a CSV file in a folder that can be written, found the file "
+                                 f"{tmp_path / 'a-file'}\n")
