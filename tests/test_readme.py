@@ -170,3 +170,21 @@ def test_params_checks_catch_an_undocumented_key_an_unknown_key_and_a_repeat(rea
     assert "refine.rounds: in README.md's params table, not in params.yaml" in params_table_problems(unknown, params)
     repeated = rewrite_row(readme, PARAMS_HEADER, "`seed`", lambda row: [row, row])
     assert "seed: documented 2 times" in params_table_problems(repeated, params)
+
+
+# A path the README names as a file of this repository: under one of its code folders, ending in .py or .sh.
+REPO_PATH = re.compile(r"(?<![\w/.])((?:pipeline|tests|bench)/[\w/.-]+\.(?:py|sh))\b")
+
+
+def missing_paths(text: str) -> list[str]:
+    """The repository paths ``text`` names (pipeline/…, tests/…, bench/… .py or .sh) that do not exist."""
+    return sorted({path for path in REPO_PATH.findall(text) if not (PROJECT / path).is_file()})
+
+
+def test_every_source_file_the_readme_names_exists(readme):
+    assert missing_paths(readme) == []
+
+
+def test_the_path_check_catches_a_moved_file():
+    text = "see `tests/runs/test_determinism.py` and tests/test_determinism.py, and pipeline/lib/selftrain.py"
+    assert missing_paths(text) == ["tests/test_determinism.py"]

@@ -53,7 +53,7 @@ CONFIGURATIONS = {
                       "pca.whiten": False, "cluster.method": "kmeans"},
     "seed method II": {"embed.model": "vae", "pca.views": ["codes"], "pca.code_dims": 2, "pca.dims": 2,
                        "pca.whiten": False, "cluster.method": "coordinates"},
-    # params.yaml's values (tests/test_presets.py checks): the sizes are left out, so tuning them
+    # params.yaml's values (tests/runs/test_presets.py checks): the sizes are left out, so tuning them
     # keeps a run "defaults"; the method is what the seed report's are compared with
     "defaults": {"embed.model": "conv_ae", "pca.views": list(VIEWS), "pca.whiten": True, "cluster.method": "kmeans"},
 }

@@ -10,7 +10,7 @@ measures those (VmPeak) for the huge-header cases.
 
 The examples are few (FUZZ_EXAMPLES, default 200 per test) and derandomized, so a run takes
 seconds and fails the same way every time; for a longer search, e.g.
-``FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py`` (then hypothesis also explores new examples).
+``FUZZ_EXAMPLES=5000 pytest tests/lib/test_fuzz.py`` (then hypothesis also explores new examples).
 """
 
 from __future__ import annotations

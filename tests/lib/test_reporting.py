@@ -670,7 +670,7 @@ def test_a_default_run_is_marked_beside_the_published_figures(run_dir: Path):
     text = " ".join(visible_text(page).split())
     assert "This run is the defaults : this pipeline's own method." in text
     assert "seed report's units" not in text  # no VAE loss to show
-    # the commands the report gives run the presets (tests/test_presets.py runs them)
+    # the commands the report gives run the presets (tests/runs/test_presets.py runs them)
     assert ("seed method I: dvc exp run -n seed-method-1 -S embed.model=vae -S 'pca.views=[codes]' "
             "-S pca.code_dims=48 -S pca.dims=48 -S pca.whiten=false -S cluster.method=kmeans") in text
     assert ("seed method II: dvc exp run -n seed-method-2 -S embed.model=vae -S 'pca.views=[codes]' "
