@@ -117,9 +117,10 @@ def main(argv: list[str]) -> None:
     folder = out_csv.absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{out_csv}: expected a CSV file in a folder that can be written, found "
-                         f"{'the file ' + str(folder) if not folder.is_dir() else 'the folder ' + str(folder) + ' read-only'}")
+    if not folder.is_dir():
+        raise InputError(f"{out_csv}: expected a folder to write it in, found the file {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{out_csv}: expected a folder you may write in, found {folder} read-only")
     trained = load_trained()
     pool, pairs, shown = read_test_set(argv[:-1])
     print(f"label: {len(pool) - shown} images, {len(pairs)} pairs from {' '.join(argv[:-1])}", file=sys.stderr)

@@ -70,5 +70,4 @@ def test_label_refuses_an_output_it_cannot_write_before_any_work(tmp_path):
                                 env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, text=True,
                                 capture_output=True)
         assert result.returncode == 2 and result.stderr.count("\n") == 1
-        assert result.stderr == (f"error: {out}: expected a CSV file in a folder that can be written, found the file "
-                                 f"{tmp_path / 'a-file'}\n")
+        assert result.stderr == f"error: {out}: expected a folder to write it in, found the file {tmp_path / 'a-file'}\n"
