@@ -5,11 +5,13 @@ processes it starts (tiny_repo's ``extra_path``, conftest's ``run_stage_in(extra
 turns faults on with environment variables. Without them this file does nothing.
 
 PIPELINE_TEST_BLOCK_FIT=<marker file>
-    Once the first epoch of the first ``keras.Model.fit`` of the process ends, write the marker
+    Once the first epoch of the first ``keras.Model.fit`` of the process ends (or, in the
+    ``patches`` stage, once its dictionary's ``MiniBatchKMeans.fit`` returns), write the marker
     (its text: the stage module that trains, e.g. ``embed``) and block until a signal ends the
     process: the test waits for the marker, then sends SIGINT or SIGKILL, so the signal always
-    lands mid-training however fast or slow the machine is. Keras is patched when it is first
-    imported (never imported here: DVC and the stages that do not train stay untouched).
+    lands mid-training however fast or slow the machine is. Keras and scikit-learn's clustering
+    are patched when they are first imported (never imported here: DVC and the stages that do
+    not train stay untouched; reduce's and cluster's k-means is not training and is left alone).
     After PIPELINE_TEST_BLOCK_SECONDS (default 300) without a signal the process exits with
     status 97, so a broken test fails instead of hanging.
 
@@ -39,7 +41,7 @@ def _stage_name() -> str:
     return os.path.splitext(os.path.basename(sys.argv[0] or "python"))[0]
 
 
-def _block_after_first_epoch() -> None:
+def _block_mid_training() -> None:
     tmp = f"{_MARKER}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(_stage_name())
@@ -59,7 +61,7 @@ def _patch_keras(keras) -> None:
         def on_epoch_end(self, epoch, logs=None):
             if not blocked:
                 blocked.append(epoch)
-                _block_after_first_epoch()
+                _block_mid_training()
 
     def fit(self, *args, callbacks=None, **kwargs):
         callbacks = [*(callbacks or []), BlockAfterFirstEpoch()]
@@ -68,17 +70,31 @@ def _patch_keras(keras) -> None:
     keras.Model.fit = fit
 
 
-class _PatchKerasOnImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: lets the real finder load ``keras``, then patches the module.
+def _patch_sklearn_cluster(module) -> None:
+    if _stage_name() != "patches":  # the patch dictionary is learned; other stages' k-means is not training
+        return
+    original_fit = module.MiniBatchKMeans.fit
 
-    It stays in place until keras is actually executed: TensorFlow looks keras up (find_spec)
-    before it imports it, and a spec that is only looked at must not use up the patch.
+    def fit(self, *args, **kwargs):
+        fitted = original_fit(self, *args, **kwargs)
+        _block_mid_training()  # learned, not yet written
+        return fitted
+
+    module.MiniBatchKMeans.fit = fit
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: lets the real finder load module ``name``, then calls ``patch`` on it.
+
+    It stays in place until the module is actually executed: TensorFlow looks keras up
+    (find_spec) before it imports it, and a spec that is only looked at must not use up the patch.
     """
 
-    busy = False
+    def __init__(self, name: str, patch):
+        self.name, self.patch, self.busy = name, patch, False
 
     def find_spec(self, name, path, target=None):
-        if name != "keras" or self.busy:
+        if name != self.name or self.busy:
             return None
         self.busy = True  # the lookup below must reach the real finders, not this one
         try:
@@ -93,7 +109,7 @@ class _PatchKerasOnImport(importlib.abc.MetaPathFinder):
             execute(module)
             if self in sys.meta_path:
                 sys.meta_path.remove(self)
-            _patch_keras(module)
+            self.patch(module)
 
         spec.loader.exec_module = exec_module
         return spec
@@ -134,6 +150,6 @@ def _open(file, mode="r", *args, **kwargs):
 
 
 if _MARKER:
-    sys.meta_path.insert(0, _PatchKerasOnImport())
+    sys.meta_path[:0] = [_PatchOnImport("keras", _patch_keras), _PatchOnImport("sklearn.cluster", _patch_sklearn_cluster)]
 if _FULL:
     builtins.open = io.open = _open
