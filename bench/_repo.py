@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import re
 import shutil
@@ -315,6 +316,11 @@ def dvc(repo: Path, env: dict, *args: str, **kwargs) -> dict:
 def stage(name: str, repo: Path, env: dict, **kwargs) -> dict:
     """`python -m pipeline.stages.<name>` in ``repo``, timed, with its peak RSS (MiB)."""
     return run([str(BIN / "python"), "-m", f"pipeline.stages.{name}"], cwd=repo, env=env, **kwargs)
+
+
+def metrics(repo: Path, stage: str) -> dict:
+    """``repo``'s metrics/<stage>.json: the figures of the run in its workspace."""
+    return json.loads((repo / "metrics" / f"{stage}.json").read_text())
 
 
 def ran_stages(output: str) -> list[str]:

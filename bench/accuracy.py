@@ -46,7 +46,7 @@ VARIANTS = [
 
 def metrics(repo: Path) -> dict:
     """The figures of the run in ``repo``'s workspace, from its metrics/*.json."""
-    read = lambda name: json.loads((repo / "metrics" / f"{name}.json").read_text())
+    read = lambda stage: rp.metrics(repo, stage)
     predict, cluster, selftrain, embed = read("predict"), read("cluster"), read("selftrain"), read("embed")
     alternative = cluster.get("alternative") or {}
     return {"pair": predict["pair_accuracy"], "visualization": cluster["visualization_accuracy"],

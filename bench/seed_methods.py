@@ -29,9 +29,9 @@ from pipeline.lib.reporting import EXPERIMENT_NAMES, SEED_REPORT, exp_run_comman
 
 
 def figures(repo: Path) -> dict:
-    read = lambda name: json.loads((repo / "metrics" / f"{name}.json").read_text())
-    embed = read("embed")
-    return {"visualization": read("cluster")["visualization_accuracy"], "pair": read("predict")["pair_accuracy"],
+    embed = rp.metrics(repo, "embed")
+    return {"visualization": rp.metrics(repo, "cluster")["visualization_accuracy"],
+            "pair": rp.metrics(repo, "predict")["pair_accuracy"],
             "mse": embed["reconstruction_loss"], "report_units": embed.get("report_units_loss")}
 
 
