@@ -35,6 +35,7 @@ from pipeline.lib.errors import InputError
 CHUNK = 256  # images encoded at once: 256 × 729 patches × 256 atoms × 4 B ≈ 190 MB of activations
 NORM_EPSILON = 10.0  # added to each patch's variance (pixel units²): flat patches are not blown up
 ZCA_EPSILON = 0.1    # added to the eigenvalues before whitening: noise directions stay small
+MAX_WORKERS = 4      # chunks described at once (threads): each holds its ~270 MB of work arrays
 
 
 @dataclass(frozen=True)
@@ -160,10 +161,15 @@ def encode(dictionary: Dictionary, images: np.ndarray) -> np.ndarray:
     return pooled.reshape(len(pooled), -1)
 
 
-def descriptors(dictionary: Dictionary, images, out, *, progress: bool = True, label: str = "patches"):
+def descriptors(dictionary: Dictionary, images, out, *, progress: bool = True, label: str = "patches",
+                workers: int | None = None):
     """:func:`encode` over ``images`` (an array or an iterable of chunks), into ``out`` (an
-    (n, width) array or :class:`pipeline.arrays.NpyWriter`), chunk by chunk. Returns ``out``."""
+    (n, width) array or :class:`pipeline.arrays.NpyWriter`), chunk by chunk, ``workers`` chunks
+    at a time (default: one per usable core, at most :data:`MAX_WORKERS`). Returns ``out``, the
+    same bytes whatever the worker count."""
     from pipeline.lib.arrays import map_chunks
+    from pipeline.lib.layout import usable_cpus
 
     return map_chunks(lambda chunk: encode(dictionary, chunk), images, out, chunk=CHUNK, label=label,
-                      done_as="images described", progress=progress)
+                      done_as="images described", progress=progress,
+                      workers=min(MAX_WORKERS, usable_cpus()) if workers is None else workers)

@@ -170,3 +170,53 @@ def test_stage_memory_does_not_grow_with_the_file(tmp_path):
     grown = process.memory_info().rss - before
     assert total == rows
     assert grown < 120 * 2**20, f"RSS grew by {grown / 2**20:.0f} MiB"
+
+
+def test_in_threads_keeps_order_bounds_what_waits_and_raises():
+    """Results in the items' order, never more than ``workers`` items started ahead of the one
+    consumed, and a worker's error raised to the caller with nothing more started."""
+    import threading
+    import time
+
+    started, lock = [], threading.Lock()
+
+    def slow_square(item):
+        with lock:
+            started.append(item)
+        time.sleep(0.002 * (item % 3))  # later items may finish first
+        return item * item
+
+    consumed = []
+    for result in arrays.in_threads(slow_square, range(30), workers=3):
+        consumed.append(result)
+        assert len(started) <= len(consumed) + 3
+    assert consumed == [i * i for i in range(30)]
+    assert list(arrays.in_threads(slow_square, range(5), workers=1)) == [0, 1, 4, 9, 16]
+
+    def fail_at_four(item):
+        if item == 4:
+            raise ValueError("item 4")
+        return item
+
+    started.clear()
+    with pytest.raises(ValueError, match="item 4"):
+        list(arrays.in_threads(lambda item: slow_square(item) and fail_at_four(item), range(100), workers=2))
+    assert len(started) < 10
+
+
+def test_map_chunks_in_workers_equals_one_worker(tmp_path):
+    rows = np.random.default_rng(1).normal(size=(101, 8)).astype(np.float32)
+    weights = np.random.default_rng(2).normal(size=(8, 5)).astype(np.float32)
+    outs = []
+    for workers in (1, 2):
+        out = np.empty((101, 5), np.float32)
+        arrays.map_chunks(lambda chunk: chunk @ weights, rows, out, chunk=10, label="t", progress=False,
+                          workers=workers)
+        outs.append(out)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[0], rows @ weights, rtol=1e-5)
+    writer_path = tmp_path / "out.npy"
+    with arrays.NpyWriter(writer_path, (101, 5), np.float32) as writer:
+        arrays.map_chunks(lambda chunk: chunk @ weights, iter([rows[:50], rows[50:]]), writer, chunk=7,
+                          label="t", progress=False, workers=2)
+    np.testing.assert_array_equal(np.load(writer_path), outs[0])
