@@ -38,7 +38,8 @@ __all__ = [
     "NpyHeader",
     "NpyWriter",
     "check_npy_length",
-    "in_threads",
+    "ignore_interrupt",
+    "in_workers",
     "iter_chunks",
     "iter_npy_chunks",
     "load",
@@ -307,7 +308,7 @@ def load(source, dtype=None) -> np.ndarray:
 
 
 def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img", done_as: str = "rows done",
-               progress: bool = True, workers: int = 1):
+               progress: bool = True, workers: int = 1, processes: bool = False):
     """Apply ``function`` to ``rows`` ``chunk`` rows at a time and put the results in ``out``, in order.
 
     ``rows``: an array, or an iterable of arrays (a file read in pieces: :func:`iter_npy_chunks`),
@@ -315,8 +316,8 @@ def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img"
     ``out``: an (n, d) array filled in place, or a writer with ``write(chunk)`` and ``len()``
     (:class:`NpyWriter`), so only ``workers`` pieces are in memory at a time. Progress on stderr says
     ``label`` (:class:`pipeline.lib.progress.Progress`); a count that does not reach ``len(out)`` is an error ("<k> <done_as>, expected <n>").
-    ``workers`` > 1: that many pieces at once in threads, for a ``function`` whose work is NumPy
-    that releases the GIL, with BLAS held to one thread each (see :func:`in_threads`).
+    ``workers`` > 1: that many pieces at once, in threads (``function``'s work is NumPy that
+    releases the GIL) or ``processes`` (see :func:`in_workers`).
     Returns ``out``.
     """
     from pipeline.lib.progress import Progress
@@ -326,7 +327,7 @@ def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img"
     small = (piece[start:start + chunk] for piece in pieces for start in range(0, len(piece), chunk))
     write, done = getattr(out, "write", None), 0
     with Progress(len(out), label, unit, enabled=progress) as bar:
-        for result in in_threads(function, small, workers):
+        for result in in_workers(function, small, workers, processes=processes):
             result = np.asarray(result, dtype=np.float32)
             if write is not None:
                 write(result)
@@ -339,24 +340,42 @@ def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img"
     return out
 
 
-def in_threads(function, items, workers: int):
+def ignore_interrupt() -> None:
+    """Worker start-up: Ctrl-C is the parent's to handle (one message, not one per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def in_workers(function, items, workers: int, *, processes: bool = False):
     """``function(item)`` for each of ``items``, yielded in order, computed ``workers`` at a time.
 
-    With more than one worker BLAS runs on one thread per call (threadpoolctl): each piece is then
-    computed exactly as on one core, so the bytes do not depend on the worker count, and the
-    threads do not oversubscribe the cores. Measured on 2 cores (Xeon, patches.encode of 4,096
-    images): 12.3 s with NumPy's default BLAS threads, 8.7 s on one thread, 5.0 s in 2 workers.
-    At most ``workers`` results wait in memory.
+    Threads (the default) suit NumPy work, which releases the GIL; BLAS then runs on one thread
+    per call (threadpoolctl), so each piece is computed exactly as on one core: the bytes do not
+    depend on the worker count, and the threads do not oversubscribe the cores. Measured on 2
+    cores (Xeon, patches.encode of 4,096 images): 12.3 s with NumPy's default BLAS threads, 8.7 s
+    on one thread, 5.0 s in 2 workers. ``processes``: worker processes instead, for Python-level
+    work that holds the GIL (skimage's HOG: two threads were 2× slower than one); ``function``
+    and the items must then pickle, and they start with "spawn" (nothing inherited), so a script
+    that calls this must guard its top level with ``if __name__ == "__main__":``. At most
+    ``workers`` results wait in memory.
     """
     if workers <= 1:
         yield from map(function, items)
         return
     from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+    if processes:
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=ignore_interrupt)
+    else:
+        pool = ThreadPoolExecutor(workers)
+    with threadpool_limits(1), pool:
         pending: deque = deque()
         try:
             for item in items:

@@ -17,6 +17,8 @@ import numpy as np
 from pipeline.lib.errors import InputError
 
 CHUNK = 4096  # images per chunk: progress granularity, and all that is held in memory at once
+WORKER_CHUNK = 1024  # images per task when worker processes share the work (~7 MB each way)
+PARALLEL_FROM = 4096  # fewer images are described in this process: starting workers (~1 s) would cost more
 
 
 @dataclass(frozen=True)
@@ -51,29 +53,37 @@ def descriptor_size(config: HogConfig, side: int = 32) -> int:
 
 
 def hog_descriptors(images, config: HogConfig, out=None, *, progress: bool = True,
-                    label: str = "hog") -> np.ndarray:
+                    label: str = "hog", workers: int | None = None) -> np.ndarray:
     """HOG of the grey level of each of ``images`` (n, 32, 32, 3) uint8, as float32 rows.
 
     ``images`` may also be an iterable of (k, 32, 32, 3) chunks (a file read in pieces);
     ``out`` an (n, size) array or a writer with ``write(chunk)`` and ``len()``
-    (:class:`pipeline.arrays.NpyWriter`). Returns ``out``.
+    (:class:`pipeline.arrays.NpyWriter`). From :data:`PARALLEL_FROM` rows on, chunks are
+    described in ``workers`` processes (default: the usable cores; skimage's HOG holds the GIL,
+    so threads would not help): the same rows, in the same order. Returns ``out``.
     """
+    from functools import partial
+
+    from pipeline.lib.arrays import map_chunks
+    from pipeline.lib.layout import usable_cpus
+
+    if out is None:
+        out = np.empty((len(images), descriptor_size(config)), dtype=np.float32)
+    if workers is None:
+        workers = usable_cpus() if len(out) >= PARALLEL_FROM else 1
+    return map_chunks(partial(describe, config=config), images, out, chunk=CHUNK if workers <= 1 else WORKER_CHUNK,
+                      label=label, done_as="images described", progress=progress, workers=workers,
+                      processes=True)
+
+
+def describe(chunk: np.ndarray, config: HogConfig) -> np.ndarray:
+    """The HOG rows of one chunk of (k, 32, 32, 3) uint8 images: (k, descriptor_size) float32."""
     from skimage.color import rgb2gray
     from skimage.feature import hog
 
-    from pipeline.lib.arrays import map_chunks
-
-    size = descriptor_size(config)
-    if out is None:
-        out = np.empty((len(images), size), dtype=np.float32)
-
-    def describe(chunk):
-        rows = np.empty((len(chunk), size), dtype=np.float32)
-        for index, image in enumerate(np.asarray(chunk)):
-            rows[index] = hog(rgb2gray(image), orientations=config.orientations,
-                              pixels_per_cell=(config.cell, config.cell),
-                              cells_per_block=(config.block, config.block))
-        return rows
-
-    return map_chunks(describe, images, out, chunk=CHUNK, label=label, done_as="images described",
-                      progress=progress)
+    rows = np.empty((len(chunk), descriptor_size(config)), dtype=np.float32)
+    for index, image in enumerate(np.asarray(chunk)):
+        rows[index] = hog(rgb2gray(image), orientations=config.orientations,
+                          pixels_per_cell=(config.cell, config.cell),
+                          cells_per_block=(config.block, config.block))
+    return rows

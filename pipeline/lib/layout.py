@@ -21,7 +21,6 @@ import itertools
 import multiprocessing
 import os
 import re
-import signal
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -151,11 +150,6 @@ def _decode_batch(paths: list[str]) -> np.ndarray:
     return out
 
 
-def _ignore_interrupt() -> None:
-    """Worker start-up: Ctrl-C is the parent's to handle (one message, not one per worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def usable_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -190,7 +184,7 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
                 yield pixels
             return
         context = multiprocessing.get_context("spawn")  # a clean process: no inherited memory
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupt)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=arrays.ignore_interrupt)
         try:
             pending: collections.deque = collections.deque()
             starts = iter(range(0, len(paths), batch))

@@ -172,7 +172,7 @@ def test_stage_memory_does_not_grow_with_the_file(tmp_path):
     assert grown < 120 * 2**20, f"RSS grew by {grown / 2**20:.0f} MiB"
 
 
-def test_in_threads_keeps_order_bounds_what_waits_and_raises():
+def test_in_workers_keeps_order_bounds_what_waits_and_raises():
     """Results in the items' order, never more than ``workers`` items started ahead of the one
     consumed, and a worker's error raised to the caller with nothing more started."""
     import threading
@@ -187,11 +187,11 @@ def test_in_threads_keeps_order_bounds_what_waits_and_raises():
         return item * item
 
     consumed = []
-    for result in arrays.in_threads(slow_square, range(30), workers=3):
+    for result in arrays.in_workers(slow_square, range(30), workers=3):
         consumed.append(result)
         assert len(started) <= len(consumed) + 3
     assert consumed == [i * i for i in range(30)]
-    assert list(arrays.in_threads(slow_square, range(5), workers=1)) == [0, 1, 4, 9, 16]
+    assert list(arrays.in_workers(slow_square, range(5), workers=1)) == [0, 1, 4, 9, 16]
 
     def fail_at_four(item):
         if item == 4:
@@ -200,7 +200,7 @@ def test_in_threads_keeps_order_bounds_what_waits_and_raises():
 
     started.clear()
     with pytest.raises(ValueError, match="item 4"):
-        list(arrays.in_threads(lambda item: slow_square(item) and fail_at_four(item), range(100), workers=2))
+        list(arrays.in_workers(lambda item: slow_square(item) and fail_at_four(item), range(100), workers=2))
     assert len(started) < 10
 
 
