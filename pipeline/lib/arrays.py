@@ -20,6 +20,7 @@ The files are ordinary .npy files, byte for byte what ``np.save`` writes for the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import struct
@@ -347,7 +348,7 @@ def ignore_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def in_workers(function, items, workers: int, *, processes: bool = False):
+def in_workers(function, items, workers: int, *, processes: bool = False, ahead: int | None = None):
     """``function(item)`` for each of ``items``, yielded in order, computed ``workers`` at a time.
 
     Threads (the default) suit NumPy work, which releases the GIL; BLAS then runs on one thread
@@ -358,7 +359,7 @@ def in_workers(function, items, workers: int, *, processes: bool = False):
     work that holds the GIL (skimage's HOG: two threads were 2× slower than one); ``function``
     and the items must then pickle, and they start with "spawn" (nothing inherited), so a script
     that calls this must guard its top level with ``if __name__ == "__main__":``. At most
-    ``workers`` results wait in memory.
+    ``ahead`` items (default ``workers``) are in flight or wait in memory.
     """
     if workers <= 1:
         yield from map(function, items)
@@ -368,19 +369,20 @@ def in_workers(function, items, workers: int, *, processes: bool = False):
 
     from threadpoolctl import threadpool_limits
 
-    if processes:
+    if processes:  # spawned: nothing inherited, this process's BLAS setting included
         import multiprocessing
 
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=ignore_interrupt)
+        limits = contextlib.nullcontext()
     else:
-        pool = ThreadPoolExecutor(workers)
-    with threadpool_limits(1), pool:
+        pool, limits = ThreadPoolExecutor(workers), threadpool_limits(1)
+    with limits, pool:
         pending: deque = deque()
         try:
             for item in items:
                 pending.append(pool.submit(function, item))
-                if len(pending) >= workers:
+                if len(pending) >= (ahead or workers):
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

@@ -13,16 +13,12 @@ file (and row or column), what was expected and what was found.
 from __future__ import annotations
 
 import array
-import collections
 import contextlib
 import csv
 import io
-import itertools
-import multiprocessing
 import os
 import re
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -183,21 +179,11 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
                 bar.update(len(pixels))
                 yield pixels
             return
-        context = multiprocessing.get_context("spawn")  # a clean process: no inherited memory
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=arrays.ignore_interrupt)
-        try:
-            pending: collections.deque = collections.deque()
-            starts = iter(range(0, len(paths), batch))
-            for start in itertools.islice(starts, 2 * workers):
-                pending.append(pool.submit(_decode_batch, [str(p) for p in paths[start:start + batch]]))
-            while pending:
-                pixels = pending.popleft().result()
-                for start in itertools.islice(starts, 1):
-                    pending.append(pool.submit(_decode_batch, [str(p) for p in paths[start:start + batch]]))
-                bar.update(len(pixels))
-                yield pixels
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        batches = ([str(p) for p in paths[start:start + batch]] for start in range(0, len(paths), batch))
+        # a clean process each (spawn: no inherited memory), a few batches in flight
+        for pixels in arrays.in_workers(_decode_batch, batches, workers, processes=True, ahead=2 * workers):
+            bar.update(len(pixels))
+            yield pixels
 
 
 def decode_images(paths: list[Path], out: np.ndarray | None = None, *, workers: int | None = None,
