@@ -48,6 +48,7 @@ __all__ = [
     "parse_npy_header",
     "read_npy_header",
     "read_rows",
+    "usable_cpus",
 ]
 
 
@@ -339,6 +340,14 @@ def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img"
     if done != len(out):
         raise ValueError(f"{label}: {done} {done_as}, expected {len(out)}")
     return out
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on (its CPU affinity), the default count of workers."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def ignore_interrupt() -> None:

@@ -64,8 +64,7 @@ def hog_descriptors(images, config: HogConfig, out=None, *, progress: bool = Tru
     """
     from functools import partial
 
-    from pipeline.lib.arrays import map_chunks
-    from pipeline.lib.layout import usable_cpus
+    from pipeline.lib.arrays import map_chunks, usable_cpus
 
     if out is None:
         out = np.empty((len(images), descriptor_size(config)), dtype=np.float32)

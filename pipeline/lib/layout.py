@@ -146,13 +146,6 @@ def _decode_batch(paths: list[str]) -> np.ndarray:
     return out
 
 
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 PARALLEL_FROM = 4096  # fewer images are decoded in this process: starting workers would cost more
 BATCH = 2048          # images per task sent to a worker process
 
@@ -171,7 +164,7 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
     ``if __name__ == "__main__":`` (the stage scripts do), or pass ``workers=1``.
     """
     batch = batch or BATCH
-    workers = workers or usable_cpus()
+    workers = workers or arrays.usable_cpus()
     with Progress(len(paths), "decode images", "img", enabled=progress) as bar:
         if workers <= 1 or len(paths) < PARALLEL_FROM:
             for start in range(0, len(paths), batch):
