@@ -324,8 +324,7 @@ def map_chunks(function, rows, out, *, chunk: int, label: str, unit: str = "img"
     """
     from pipeline.lib.progress import Progress
 
-    pieces = (rows[start:start + chunk] for start in range(0, len(rows), chunk)) \
-        if isinstance(rows, np.ndarray) else rows
+    pieces = (rows,) if isinstance(rows, np.ndarray) else rows
     small = (piece[start:start + chunk] for piece in pieces for start in range(0, len(piece), chunk))
     write, done = getattr(out, "write", None), 0
     with Progress(len(out), label, unit, enabled=progress) as bar:

@@ -164,16 +164,10 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
     ``if __name__ == "__main__":`` (the stage scripts do), or pass ``workers=1``.
     """
     batch = batch or BATCH
-    workers = workers or arrays.usable_cpus()
+    workers = 1 if len(paths) < PARALLEL_FROM else workers or arrays.usable_cpus()
+    batches = ([str(p) for p in paths[start:start + batch]] for start in range(0, len(paths), batch))
     with Progress(len(paths), "decode images", "img", enabled=progress) as bar:
-        if workers <= 1 or len(paths) < PARALLEL_FROM:
-            for start in range(0, len(paths), batch):
-                pixels = _decode_batch(paths[start:start + batch])
-                bar.update(len(pixels))
-                yield pixels
-            return
-        batches = ([str(p) for p in paths[start:start + batch]] for start in range(0, len(paths), batch))
-        # a clean process each (spawn: no inherited memory), a few batches in flight
+        # with workers: a clean process each (spawn: no inherited memory), a few batches in flight
         for pixels in arrays.in_workers(_decode_batch, batches, workers, processes=True, ahead=2 * workers):
             bar.update(len(pixels))
             yield pixels

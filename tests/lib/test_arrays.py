@@ -193,14 +193,14 @@ def test_in_workers_keeps_order_bounds_what_waits_and_raises():
     assert consumed == [i * i for i in range(30)]
     assert list(arrays.in_workers(slow_square, range(5), workers=1)) == [0, 1, 4, 9, 16]
 
-    def fail_at_four(item):
+    def square_but_four(item):
         if item == 4:
             raise ValueError("item 4")
-        return item
+        return slow_square(item)
 
     started.clear()
     with pytest.raises(ValueError, match="item 4"):
-        list(arrays.in_workers(lambda item: slow_square(item) and fail_at_four(item), range(100), workers=2))
+        list(arrays.in_workers(square_but_four, range(100), workers=2))
     assert len(started) < 10
 
 
