@@ -32,10 +32,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pipeline.lib import params as checks
 from pipeline.lib.errors import InputError
 
-CHUNK = 256  # images encoded at once: 256 × 729 patches × 256 atoms × 4 B ≈ 190 MB of activations
+CHUNK = 256  # images a worker takes at a time (a unit of work and of progress)
+# images encoded at once within a chunk: 8 × 729 patches × 256 atoms × 4 B ≈ 6 MB of activations,
+# which stay in the CPU's cache through the seven passes over them; a whole chunk's 190 MB did
+# not, and took twice as long (2,048 hw7 images, one thread: 4.1 s in blocks of 256, 2.1 s in 8)
+BLOCK = 8
 NORM_EPSILON = 10.0  # added to each patch's variance (pixel units²): flat patches are not blown up
 ZCA_EPSILON = 0.1    # added to the eigenvalues before whitening: noise directions stay small
-MAX_WORKERS = 4      # chunks described at once (threads): each holds its ~270 MB of work arrays
+MAX_WORKERS = 4      # chunks described at once (threads), each with its own small work arrays
 
 
 @dataclass(frozen=True)
@@ -133,11 +137,19 @@ def learn(images, config: PatchConfig, seed: int) -> Dictionary:
 
 
 def encode(dictionary: Dictionary, images: np.ndarray) -> np.ndarray:
-    """The descriptors of (b, 32, 32, 3) uint8 ``images``: (b, atoms · pooling²) float32.
+    """The descriptors of (b, 32, 32, 3) uint8 ``images``: (b, atoms · pooling²) float32,
+    :data:`BLOCK` images at a time (no number of one image depends on another, so the block size
+    does not change the bytes: checked against blocks of 256 on 2,048 hw7 images)."""
+    images = np.asarray(images)
+    out = np.empty((len(images), dictionary.width), dtype=np.float32)
+    for start in range(0, len(images), BLOCK):
+        out[start:start + BLOCK] = _encode_block(dictionary, images[start:start + BLOCK])
+    return out
 
-    Written for speed (about 190 MB of activations per chunk of 256 images): the large arrays
-    are updated in place, and the mean is taken out of the whitening as one bias row.
-    """
+
+def _encode_block(dictionary: Dictionary, images: np.ndarray) -> np.ndarray:
+    """:func:`encode` of a few images. Written for speed: the large arrays are updated in place,
+    and the mean is taken out of the whitening as one bias row."""
     s, k, pooling, stride = dictionary.size, len(dictionary.atoms), dictionary.pooling, dictionary.stride
     windows = sliding_window_view(np.asarray(images, dtype=np.float32), (s, s, 3), axis=(1, 2, 3))
     windows = windows[:, ::stride, ::stride]

@@ -83,6 +83,19 @@ def test_descriptors_are_the_same_bytes_whatever_the_worker_count(monkeypatch):
     assert not np.array_equal(results[0][:3], results[0][3:6])  # the chunks differ: order was checked
 
 
+def test_encode_block_size_does_not_change_the_bytes(monkeypatch):
+    """encode works a few images at a time (to stay in the CPU's cache); blocks that split the
+    batch unevenly give every image the bytes that one block of all of them gives."""
+    images, _ = stripes_and_spots(n=20)
+    dictionary = patches.learn(images, CONFIG, seed=0)
+    results = []
+    for block in (20, 3, 1):
+        monkeypatch.setattr(patches, "BLOCK", block)
+        results.append(patches.encode(dictionary, images))
+    assert all(np.array_equal(results[0], other) for other in results[1:])
+    assert len({row.tobytes() for row in results[0]}) == 20  # every row its own: none copied over
+
+
 def test_encode_is_the_plain_formula():
     """The in-place, fused encoding equals the textbook one: normalise, whiten, distances,
     triangle activation, sum over the pooling regions."""
