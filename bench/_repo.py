@@ -41,7 +41,7 @@ DATA_SETS = {"hw7": HW7, "holdout": HW7.parent / "holdout"}
 STAGE_ORDER = tuple(yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
 # The stages that learn (minutes); a change of pca.* or cluster.* must rerun none of them.
 LEARNING = ("prepare", "embed", "hog", "patches", "selftrain")
-DOWNSTREAM = ("reduce", "cluster", "predict", "plot", "report")  # what `-S pca.…` reruns
+DOWNSTREAM = ("views", "reduce", "cluster", "predict", "plot", "report")  # what `-S pca.…` can rerun
 
 
 @contextlib.contextmanager

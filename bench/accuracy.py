@@ -34,7 +34,7 @@ from bench import record
 
 # (what, the -S assignment). Run in this order from the defaults' committed params: the
 # Gaussian mixture first, while the workspace still holds the defaults' run, so it reruns only
-# cluster onwards; every later one changes pca.*, so it reruns reduce onwards whatever ran before.
+# cluster onwards; every later one changes pca.*, so it reruns views or reduce onwards whatever ran before.
 VARIANTS = [
     ("Gaussian mixture", "cluster.method=gmm"),
     ("not whitened", "pca.whiten=false"),

@@ -8,8 +8,8 @@ folder and the repository's params except embed.epochs and selftrain.epochs (few
 time; nothing timed here depends on them): one full `dvc repro`, committed; then ``--runs``
 rounds of `dvc exp run -S cluster.method=gmm` and `dvc exp run -S pca.dims=N` per N, each from
 the committed params.yaml, each timed with DVC's own overhead, and the stages each reran (the
-learning stages must not: the benchmark stops if one does; pca.* should rerun reduce → cluster →
-predict → plot → report, cluster.method cluster onwards). DVC's run cache is cleared before
+learning stages must not: the benchmark stops if one does; pca.dims should rerun reduce → cluster
+→ predict → plot → report, not views, and cluster.method cluster onwards). DVC's run cache is cleared before
 each, so a value tried in an earlier round is computed again, not restored: what a user's first
 try of it costs. Then ``--runs`` no-op `dvc repro` and ``--runs`` timings of the predict stage's
 own work (load + label + write the 1,000,000-row CSV, measured inside the process, without
@@ -45,8 +45,10 @@ print(f"BENCH import={imported - started:.4f} work={time.perf_counter() - import
 
 
 def expected_stages(assignment: str) -> tuple[str, ...]:
-    """What a change reaches: a pca.* param reduce onwards, a cluster.* param cluster onwards."""
-    first = "cluster" if assignment.startswith("cluster.") else "reduce"
+    """What a change reaches: pca.dims reduce onwards, another pca.* param views onwards, a
+    cluster.* param cluster onwards."""
+    first = ("cluster" if assignment.startswith("cluster.") else
+             "reduce" if assignment.startswith("pca.dims=") else "views")
     return rp.DOWNSTREAM[rp.DOWNSTREAM.index(first):]
 
 

@@ -9,7 +9,7 @@ README and the report give (pipeline.lib.reporting.exp_run_command), one after t
     dvc exp run -n seed-method-2 -S embed.model=vae -S 'pca.views=[codes]' ...   # reuses method I's VAE
 
 Method I trains the report's VAE (wall time: training included, nothing cached); method II
-changes only pca.* and cluster.*, so it reruns reduce onwards. Reads metrics/cluster.json
+changes only pca.* and cluster.*, so it reruns views onwards. Reads metrics/cluster.json
 (visualization accuracy), metrics/predict.json (pair accuracy, the Kaggle estimate) and
 metrics/embed.json (the VAE's loss as MSE and in the report's units: 32·32 × BCE + KL per image)
 and writes the ``seed-methods`` section of BENCHMARKS.md beside pipeline.lib.reporting.SEED_REPORT.
@@ -66,7 +66,7 @@ def main() -> int:
 
 `.venv/bin/python -m bench.seed_methods --data {rp.named(args.data)}`: in a throw-away git + DVC copy of
 the project with `data.dir: {rp.shown(folder)}`, from a clean state, the two commands the README
-and the report give, in this order (method II reuses method I's VAE and reruns reduce onwards):
+and the report give, in this order (method II reuses method I's VAE and reruns views onwards):
 
 ```sh
 {commands}

@@ -7,9 +7,9 @@ Run in the repository after `dvc repro` (or `dvc exp apply`, or `dvc pull` of a 
 applies, in the pipeline's order, what the run learned and fitted: the autoencoder
 (models/autoencoder.keras), HOG (params.yaml's `hog`), the patch dictionary
 (data/patches/dictionary/), the self-training bootstrap PCAs and linear models
-(data/selftrain/model/) and CNNs (data/selftrain/cnn/), the PCAs of `reduce` (data/reduce/pca/) and
-the clusters (data/cluster/model/). Images the run never saw get the mean of the cross-fitted
-models' scores. Writes OUT_CSV (`id,label`, one row per test pair) atomically.
+(data/selftrain/model/) and CNNs (data/selftrain/cnn/), the PCAs of `views` and `reduce`
+(data/views/pca/, data/reduce/pca/) and the clusters (data/cluster/model/). Images the run
+never saw get the mean of the cross-fitted models' scores. Writes OUT_CSV (`id,label`, one row per test pair) atomically.
 
 With a competition folder (images/, test_case.csv, visualization.npy) the visualization images
 are labelled alongside and their accuracy, and the pair accuracy it implies, are printed. The
@@ -44,7 +44,7 @@ USAGE = ("usage: python -m pipeline.label COMPETITION_DIR OUT_CSV, or "
 AUTOENCODER = Path("models/autoencoder.keras")
 CNNS = Path("data/selftrain/cnn")
 FITTED = {"dictionary": Path("data/patches/dictionary"), "selftrain": Path("data/selftrain/model"),
-          "reduce": Path("data/reduce/pca"), "cluster": Path("data/cluster/model")}
+          "views": Path("data/views/pca"), "reduce": Path("data/reduce/pca"), "cluster": Path("data/cluster/model")}
 
 
 def load_arrays(folder: Path) -> dict[str, np.ndarray]:
@@ -97,7 +97,7 @@ def label(pool: np.ndarray, trained: dict) -> np.ndarray:
         scores.append(np.mean([selftrain.cnn_logits(keras.models.load_model(path), pool) for path in trained["cnns"]],
                               axis=0))
     views["selftrain"] = np.column_stack(scores)
-    components = clustering.project_views(trained["reduce"], views)
+    components = clustering.project_views({**trained["views"], **trained["reduce"]}, views)
     fitted = dict(trained["cluster"])
     method, swapped = str(fitted.pop("method")), bool(fitted.pop("swapped"))
     labels = clustering.TwoClusters.from_arrays(method, fitted).predict(components)

@@ -31,6 +31,63 @@ INCREMENTAL_ABOVE_BYTES = 1 << 30  # a view past 1 GiB is fitted batch by batch 
 THREADS_ENV = "HW7_SKLEARN_THREADS"  # threads for scikit-learn's OpenMP/BLAS here; default 1
 
 
+# pca.views: each view → the pca key of its PCA size, in the order the views are put side by side
+VIEW_DIMS = {"codes": "code_dims", "hog": "hog_dims", "patches": "patch_dims", "selftrain": "selftrain_dims"}
+
+
+def chosen_views(params: dict) -> list[str]:
+    """``pca.views`` checked: the names of the views to use, in :data:`VIEW_DIMS` order (the order
+    pipeline.label applies the fitted PCAs in). Absent: all of them."""
+    names = params.get("views", list(VIEW_DIMS))
+    if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n in VIEW_DIMS for n in names)
+            or len(set(names)) != len(names)):
+        raise InputError(f"params.yaml: pca.views: expected a non-empty list of {', '.join(VIEW_DIMS)} "
+                         f"(each at most once), found {names!r}")
+    return [name for name in VIEW_DIMS if name in names]
+
+
+def check_pca_params(params: dict, *, joint: bool = True) -> None:
+    """The ``pca`` section's types and, with ``joint``, pca.dims and the one rule between the keys
+    (the joint size is at most the chosen views' sizes added up), before anything is read. The
+    stage `views` checks without ``joint``: it does not read pca.dims, so changing it never
+    reruns that stage. Each size against its view's width and the image count is checked where
+    the views are read."""
+    keys = [VIEW_DIMS[name] for name in chosen_views(params)]
+    for key in ("dims", *keys) if joint else keys:
+        value = params.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"params.yaml: pca.{key}: expected a positive integer, found {value!r}")
+    if joint and params["dims"] > sum(params[key] for key in keys):
+        raise InputError(f"params.yaml: pca.dims: expected at most {' + '.join(f'pca.{k}' for k in keys)} = "
+                         f"{sum(params[key] for key in keys)} (the views side by side), found {params['dims']}")
+    if not isinstance(params.get("whiten"), bool):
+        raise InputError(f"params.yaml: pca.whiten: expected true or false, found {params.get('whiten')!r}")
+    per_dim = params.get("min_images_per_dim", 1)
+    if isinstance(per_dim, bool) or not isinstance(per_dim, int) or per_dim < 1:
+        raise InputError(f"params.yaml: pca.min_images_per_dim: expected a positive integer (1: no cap), "
+                         f"found {per_dim!r}")
+    if params.get("incremental", "auto") not in ("auto", True, False):
+        raise InputError(f"params.yaml: pca.incremental: expected auto, true or false, "
+                         f"found {params.get('incremental')!r}")
+
+
+def capped_dims(params: dict, key: str, images: int, stage: str) -> int:
+    """pca.<key>, capped by the image count and pca.min_images_per_dim (saying so), so the
+    defaults sized for hw7 also run on the 200-image demo."""
+    per_dim = params.get("min_images_per_dim", 1)
+    cap = dims_for(images, images, per_dim)
+    if params[key] > cap:
+        print(f"{stage}: pca.{key} {params[key]} capped to {cap}: the image count and "
+              f"pca.min_images_per_dim {per_dim} allow no more")
+    return min(params[key], cap)
+
+
+def incremental_setting(params: dict):
+    """pca.incremental as :func:`reduce_each` takes it: None (auto: past 1 GiB) or a rule."""
+    setting = params.get("incremental", "auto")
+    return None if setting == "auto" else (lambda view: setting)
+
+
 def one_thread():
     """Run scikit-learn's OpenMP and BLAS code on one thread (or $HW7_SKLEARN_THREADS).
 
@@ -118,18 +175,16 @@ def dims_for(requested: int, images: int, min_images_per_dim: int) -> int:
     return min(requested, max(2, images // min_images_per_dim))
 
 
-def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: bool, seed: int,
-                 incremental=None, log=print) -> tuple[np.ndarray, dict, dict]:
-    """PCA of each view to ``dims[name]`` (whitened if asked), then of all views side by side
-    to ``joint_dims``.
+def reduce_each(views: dict, dims: dict[str, int], *, whiten: bool, seed: int, incremental=None,
+                log=print) -> tuple[np.ndarray, dict, dict]:
+    """PCA of each view to ``dims[name]`` (whitened if asked), the results side by side.
 
     ``views``: name → (N, d_name) array or :class:`pipeline.arrays.NpyFile`, the same N rows in
     each. ``incremental(view)`` says whether to fit that view batch by batch (default: when it
     passes :data:`INCREMENTAL_ABOVE_BYTES`, so a million images' HOG, 7 GB, is never loaded
-    whole). Returns the
-    components (N, ≤ joint_dims) float32; every fitted PCA as plain arrays (name_mean,
-    name_components, name_scale, and joint_*; :func:`project` applies them to new rows); and,
-    per view and for the joint PCA, its size and the share of variance kept (%).
+    whole). Returns the views' components side by side (N, Σ dims) float32; each fitted PCA as
+    plain arrays (name_mean, name_components, name_scale: :func:`project` applies them to new
+    rows); and per view its size and the share of its variance kept (%).
     """
     incremental = incremental or (lambda view: view.nbytes > INCREMENTAL_ABOVE_BYTES)
     parts, fitted, info = [], {}, {}
@@ -141,14 +196,31 @@ def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: 
                       "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}
         log(f"{name}: PCA {view.shape[1]} → {pca.n_components_} dims, "
             f"{info[name]['explained_variance_percent']:.1f} % of the variance kept")
-    joined = np.hstack(parts)
-    pca = fit_pca(joined, min(joint_dims, joined.shape[1]), whiten, seed)
-    fitted.update(pca_arrays(pca, "joint"))
-    info["joint"] = {"dims": int(pca.n_components_),
-                     "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}
+    return np.hstack(parts), fitted, info
+
+
+def reduce_joint(joined, joint_dims: int, *, whiten: bool, seed: int, incremental: bool = False,
+                 log=print) -> tuple[np.ndarray, dict, dict]:
+    """PCA of the views side by side (N, d) (an array or :class:`pipeline.arrays.NpyFile`) to
+    ``joint_dims`` (at most d): the components (N, ≤ joint_dims) float32, the fitted PCA as
+    plain arrays (joint_*), and its size and the share of variance kept (%)."""
+    pca = fit_pca(joined, min(joint_dims, joined.shape[1]), whiten, seed, incremental=incremental)
+    info = {"dims": int(pca.n_components_),
+            "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}
     log(f"all views side by side: {joined.shape[1]} → {pca.n_components_} dims"
         f"{' (whitened)' if whiten else ''}")
-    return transform(pca, joined), fitted, info
+    return transform(pca, joined), pca_arrays(pca, "joint"), info
+
+
+def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: bool, seed: int,
+                 incremental=None, log=print) -> tuple[np.ndarray, dict, dict]:
+    """:func:`reduce_each`, then :func:`reduce_joint`, in one call (the stages `views` and
+    `reduce` make the two steps; selftrain's bootstrap makes both at once). Returns the joint
+    components (N, ≤ joint_dims) float32, every fitted PCA as plain arrays, and the info of each
+    view and of the joint PCA (key ``joint``)."""
+    joined, fitted, info = reduce_each(views, dims, whiten=whiten, seed=seed, incremental=incremental, log=log)
+    components, joint, info["joint"] = reduce_joint(joined, joint_dims, whiten=whiten, seed=seed, log=log)
+    return components, {**fitted, **joint}, info
 
 
 def project_views(fitted: dict, views: dict) -> np.ndarray:

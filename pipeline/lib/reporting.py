@@ -28,6 +28,7 @@ PARAM_SECTIONS = ("embed", "hog", "patches", "selftrain", "pca", "cluster", "plo
 FILES = {  # key → (file, the stage that writes it: named in the error when it is missing)
     "prepare": ("metrics/prepare.json", "prepare"),
     "embed": ("metrics/embed.json", "embed"),
+    "views": ("metrics/views.json", "views"),
     "reduce": ("metrics/reduce.json", "reduce"),
     "cluster": ("metrics/cluster.json", "cluster"),
     "selftrain": ("metrics/selftrain.json", "selftrain"),
@@ -210,7 +211,7 @@ class Clustering:
     dims: str  # after the PCA
     explained_variance: str
     projection: str  # plot.projection: how 2c draws the images in 2-D
-    views: list[str]  # the views clustered (pca.views, as reduce ran), in VIEWS order
+    views: list[str]  # the views clustered (pca.views, as the stage views ran), in VIEWS order
     share_same: str  # of the test pairs, labelled 1 (same dataset)
     pairs: str  # test pairs predicted
     minibatch: bool  # cluster.minibatch (k-means)
@@ -352,7 +353,7 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
                       explained_variance=percent(files["reduce"].need("explained_variance_percent")),
                       projection=params.may("plot.projection", str, "separation"),
                       views=[view for view in VIEWS
-                             if view in files["reduce"].may("views", dict, dict.fromkeys(VIEWS))],
+                             if view in files["views"].may("views", dict, dict.fromkeys(VIEWS))],
                       share_same=percent(100 * files["predict"].need("share_same")),
                       pairs=count(files["predict"].need("pairs", int)),
                       minibatch=bool(params.may("cluster.minibatch", bool, False)),

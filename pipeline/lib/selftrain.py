@@ -1,10 +1,10 @@
 """Self-training: networks learn the pseudo-labels of a bootstrap clustering; their scores are a view.
 
-Representation learning of the DeepCluster / SCAN kind, before `reduce`:
+Representation learning of the DeepCluster / SCAN kind, before `views` and `reduce`:
 
 1. **Bootstrap.** The unsupervised views (autoencoder codes, HOG, patch dictionary) are reduced
-   and clustered exactly as `reduce` and `cluster` would (whitened PCA of each view, then of all
-   side by side; k-means): two pseudo-labels.
+   and clustered exactly as `views`, `reduce` and `cluster` would (whitened PCA of each view,
+   then of all side by side; k-means): two pseudo-labels.
 2. **Learn them.** Two models learn the pseudo-labels: a logistic regression on the bootstrap's
    components (a linear view of all three), and a small CNN on the pixels, which sees what the
    hand-made views miss (texture, parts) and errs on other images.

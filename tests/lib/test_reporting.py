@@ -51,6 +51,9 @@ METRICS = {
     "metrics/prepare.json": {"images": 4321, "pairs": 98765, "visualization_images": 246},
     "metrics/embed.json": {"reconstruction_loss": 0.0123456789, "final_training_loss": 0.00987654,
                            "train_images": 3210, "code_size": 77},
+    "metrics/views.json": {"dims": 260, "views": {
+        "codes": {"dims": 77, "explained_variance_percent": 91.5}, "hog": {"dims": 91, "explained_variance_percent": 70.25},
+        "patches": {"dims": 91, "explained_variance_percent": 80.5}, "selftrain": {"dims": 1, "explained_variance_percent": 99.0}}},
     "metrics/reduce.json": {"dims": 37, "explained_variance_percent": 87.654321},
     "metrics/predict.json": {"pair_accuracy": 0.8765432, "pairs": 98765, "share_same": 0.41234},
     "metrics/cluster.json": {
@@ -639,7 +642,8 @@ def vae_run(root: Path, overrides: dict, dims: int) -> Path:
     """The test run as the VAE and ``overrides`` would leave it: report_units_loss, one view."""
     params, metrics = {**json.loads(json.dumps(PARAMS)), **overrides}, json.loads(json.dumps(METRICS))
     metrics["metrics/embed.json"].update(report_units_loss=601.234567, code_size=96)
-    metrics["metrics/reduce.json"].update(dims=dims, views={"codes": {"dims": dims, "explained_variance_percent": 80.0}})
+    metrics["metrics/reduce.json"].update(dims=dims)
+    metrics["metrics/views.json"].update(dims=dims, views={"codes": {"dims": dims, "explained_variance_percent": 80.0}})
     metrics["data/embed/architecture.json"]["loss"] = "32·32 × binary cross-entropy + KL divergence of the 96-value code"
     if params["cluster"]["method"] == "coordinates":
         metrics["metrics/cluster.json"]["method"] = "coordinates"

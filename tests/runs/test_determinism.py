@@ -17,6 +17,7 @@ COMPARED = (
     "metrics/prepare.json",
     "metrics/embed.json",
     "metrics/selftrain.json",
+    "metrics/views.json",
     "metrics/reduce.json",
     "metrics/cluster.json",
     "metrics/predict.json",
@@ -27,6 +28,7 @@ COMPARED = (
     "data/patches/descriptors.npy",
     "data/selftrain/features.npy",
     "data/selftrain/cnn/cnn_1.keras",
+    "data/views/components.npy",
     "data/reduce/components.npy",
     "data/cluster/labels.npy",
     "models/autoencoder.keras",
@@ -44,7 +46,7 @@ def test_same_params_give_identical_bytes(tmp_path_factory, tmp_path):
     first = snapshot(base)
     repo = clone(base, tmp_path / "repo")
     rerun = dvc(repo, "repro", "--force", "predict").stdout
-    for stage in ("demo", "prepare", "embed", "hog", "patches", "selftrain", "reduce", "cluster", "predict"):
+    for stage in ("demo", "prepare", "embed", "hog", "patches", "selftrain", "views", "reduce", "cluster", "predict"):
         assert f"Running stage '{stage}'" in rerun
     second = snapshot(repo)
     differing = [name for name in COMPARED if first[name] != second[name]]

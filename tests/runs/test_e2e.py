@@ -18,7 +18,7 @@ from PIL import Image
 from tiny_repo import PROJECT, baseline, clone, dvc
 
 UPSTREAM = ("demo", "prepare", "embed", "hog", "patches", "selftrain")  # learning: minutes
-DOWNSTREAM = ("reduce", "cluster", "predict", "plot", "report")  # tuning: seconds
+DOWNSTREAM = ("views", "reduce", "cluster", "predict", "plot", "report")  # tuning: seconds
 PLOTS = ("plots/visualization_2d.png", "plots/reconstructions.png", "plots/training_loss.png")
 
 
@@ -129,12 +129,12 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
         assert (repo / plot).read_bytes().startswith(b"\x89PNG")
     assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
 
-    # --- a PCA change reruns only what follows embed and hog ---------------------------------
+    # --- pca.dims reruns only the joint PCA and what follows: no training, no per-view PCA ------
     first_components = np.load(repo / "data/reduce/components.npy")
     run = dvc(repo, "exp", "run", "-S", "pca.dims=4").stdout
-    for stage in UPSTREAM:
+    for stage in (*UPSTREAM, "views"):
         assert f"Stage '{stage}' didn't change, skipping" in run
-    for stage in DOWNSTREAM:
+    for stage in DOWNSTREAM[1:]:
         assert f"Running stage '{stage}'" in run
     if "eigenfaces" in stages():
         assert "Running stage 'eigenfaces'" not in run

@@ -20,7 +20,6 @@ from tiny_repo import BIN, baseline, clone, environment
 
 from pipeline.lib import clustering, reporting
 from pipeline.lib.errors import InputError
-from pipeline.stages import reduce
 
 REPO = Path(__file__).resolve().parents[2]
 ALL_VIEWS = ["codes", "hog", "patches", "selftrain"]
@@ -29,23 +28,23 @@ SIZES = {"code_dims": 4, "hog_dims": 4, "patch_dims": 4, "selftrain_dims": 1, "d
 
 # ------------------------------------------------------------------------------- pca.views
 def test_views_default_to_all_in_a_fixed_order():
-    assert reduce.chosen_views(SIZES) == ALL_VIEWS
-    assert reduce.chosen_views({**SIZES, "views": ["selftrain", "codes"]}) == ["codes", "selftrain"]
-    assert list(reduce.VIEWS) == ALL_VIEWS == list(reporting.VIEWS)
+    assert clustering.chosen_views(SIZES) == ALL_VIEWS
+    assert clustering.chosen_views({**SIZES, "views": ["selftrain", "codes"]}) == ["codes", "selftrain"]
+    assert list(clustering.VIEW_DIMS) == ALL_VIEWS == list(reporting.VIEWS)
 
 
 @pytest.mark.parametrize("views", [[], "codes", ["codes", "codes"], ["codes", "pixels"], [1], None, {"codes": 1}])
 def test_bad_views_are_one_line_naming_the_param(views):
     with pytest.raises(InputError) as error:
-        reduce.check_params({**SIZES, "views": views})
+        clustering.check_pca_params({**SIZES, "views": views})
     assert str(error.value) == ("params.yaml: pca.views: expected a non-empty list of codes, hog, patches, "
                                 f"selftrain (each at most once), found {views!r}")
 
 
 def test_only_the_chosen_views_sizes_count():
-    reduce.check_params({**SIZES, "views": ["codes"], "hog_dims": "unused", "dims": 4})
+    clustering.check_pca_params({**SIZES, "views": ["codes"], "hog_dims": "unused", "dims": 4})
     with pytest.raises(InputError, match=r"^params.yaml: pca.dims: expected at most pca.code_dims = 4 "):
-        reduce.check_params({**SIZES, "views": ["codes"], "dims": 5})
+        clustering.check_pca_params({**SIZES, "views": ["codes"], "dims": 5})
 
 
 def test_the_stage_reads_only_the_chosen_views(tmp_path):
@@ -54,12 +53,13 @@ def test_the_stage_reads_only_the_chosen_views(tmp_path):
     np.save(tmp_path / "data/embed/codes.npy", rng.normal(size=(30, 6)).astype(np.float32))
     params = {"seed": 0, "pca": {**SIZES, "views": ["codes"], "code_dims": 3, "dims": 3, "whiten": False}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    result = subprocess.run([sys.executable, "-m", "pipeline.stages.reduce"], cwd=tmp_path, capture_output=True,
-                            text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 0, result.stderr  # no HOG, patch or self-training file there
-    metrics = json.loads((tmp_path / "metrics/reduce.json").read_text())
-    assert list(metrics["views"]) == ["codes"] and metrics["dims"] == 3
-    fitted = {p.stem for p in (tmp_path / "data/reduce/pca").glob("*.npy")}
+    for stage in ("views", "reduce"):
+        result = subprocess.run([sys.executable, "-m", f"pipeline.stages.{stage}"], cwd=tmp_path, capture_output=True,
+                                text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+        assert result.returncode == 0, result.stderr  # no HOG, patch or self-training file there
+    assert list(json.loads((tmp_path / "metrics/views.json").read_text())["views"]) == ["codes"]
+    assert json.loads((tmp_path / "metrics/reduce.json").read_text())["dims"] == 3
+    fitted = {p.stem for folder in ("views", "reduce") for p in (tmp_path / "data" / folder / "pca").glob("*.npy")}
     assert fitted == {f"{prefix}_{key}" for prefix in ("codes", "joint") for key in ("mean", "components", "scale")}
 
 
@@ -124,8 +124,8 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
     for name, dims, method in (("seed method I", 48, "kmeans"), ("seed method II", 2, "coordinates")):
         result = run_command(repo, reporting.exp_run_command(name))
         assert result.returncode == 0, result.stdout[-6000:]
-        reduced = json.loads((repo / "metrics/reduce.json").read_text())
-        assert list(reduced["views"]) == ["codes"] and reduced["dims"] == dims
+        assert list(json.loads((repo / "metrics/views.json").read_text())["views"]) == ["codes"]
+        assert json.loads((repo / "metrics/reduce.json").read_text())["dims"] == dims
         assert json.loads((repo / "metrics/cluster.json").read_text())["method"] == method
         embed = json.loads((repo / "metrics/embed.json").read_text())
         assert embed["code_size"] == 96 and embed["report_units_loss"] > 0

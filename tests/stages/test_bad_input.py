@@ -508,9 +508,9 @@ def test_embed_good_params_reach_tensorflow(embed_workdir, changes):
     assert result.returncode != 0 and "stub keras: imported" in result.stderr
 
 
-# ======================================================================= reduce: pca.* params
+# ================================================================ views and reduce: pca.* params
 def write_codes(workdir: Path, n: int, d: int, k: int = 2, hog_width: int = 12) -> None:
-    """Fake inputs of reduce, one row per image of the pool: codes (n, d) from embed, descriptors
+    """Fake inputs of views, one row per image of the pool: codes (n, d) from embed, descriptors
     (n, hog_width) from hog and (n, 10) from patches, scores (n, 2) from selftrain."""
     rng = np.random.default_rng(0)
     for folder, name, width in (("embed", "codes", d), ("hog", "descriptors", hog_width),
@@ -545,6 +545,11 @@ REDUCE_PARAM_CASES = {  # the same checks, in process
 }
 
 
+def stage_for(changes: dict) -> str:
+    """The stage a pca change is checked by: pca.dims by reduce, the rest by views first."""
+    return "reduce" if "dims" in changes else "views"
+
+
 def reduce_workdir(tmp_path, shape, changes) -> Path:
     workdir = tmp_path / "work"
     write_codes(workdir, *shape)
@@ -557,7 +562,7 @@ def test_reduce_bad_dims(tmp_path, case):
     shape, changes, expected = REDUCE_CASES[case]
     workdir = reduce_workdir(tmp_path, shape, changes)
     before = snapshot(workdir)
-    assert_clean_failure(run_stage_in("reduce", workdir, None), workdir, before, *expected)
+    assert_clean_failure(run_stage_in(stage_for(changes), workdir, None), workdir, before, *expected)
 
 
 @pytest.mark.parametrize("case", list(REDUCE_PARAM_CASES))
@@ -565,24 +570,27 @@ def test_reduce_bad_params_in_process(tmp_path, monkeypatch, capsys, case):
     shape, changes, expected = REDUCE_PARAM_CASES[case]
     workdir = reduce_workdir(tmp_path, shape, changes)
     before = snapshot(workdir)
-    result = run_in_process("reduce", workdir, monkeypatch, capsys)
+    result = run_in_process(stage_for(changes), workdir, monkeypatch, capsys)
     assert_clean_failure(result, workdir, before, *expected)
 
 
-def test_reduce_missing_codes(tmp_path):
+@pytest.mark.parametrize("stage, missing", [("views", "data/embed/codes.npy"),
+                                            ("reduce", "data/views/components.npy")])
+def test_reduce_missing_input(tmp_path, stage, missing):
     workdir = tmp_path / "work"
     workdir.mkdir()
     (workdir / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS), encoding="utf-8")
-    assert_clean_failure(run_stage_in("reduce", workdir, None), workdir, {"params.yaml"},
-                         "data/embed/codes.npy: expected an input file, found nothing", "dvc repro")
+    assert_clean_failure(run_stage_in(stage, workdir, None), workdir, {"params.yaml"},
+                         f"{missing}: expected an input file, found nothing", "dvc repro")
 
 
 @pytest.mark.parametrize("shape, dims", [((20, 8), 13), ((6, 16), 6)], ids=["views-side-by-side", "image-count"])
 def test_reduce_largest_valid_dims(tmp_path, monkeypatch, capsys, shape, dims):
     """The control: dims = min(the views' dims side by side, images) is accepted and written."""
     workdir = reduce_workdir(tmp_path, shape, {"dims": dims})
-    result = run_in_process("reduce", workdir, monkeypatch, capsys)
-    assert result.returncode == 0, result.stderr
+    for stage in ("views", "reduce"):
+        result = run_in_process(stage, workdir, monkeypatch, capsys)
+        assert result.returncode == 0, result.stderr
     assert np.load(workdir / "data/reduce/components.npy").shape == (shape[0], dims)
 
 
