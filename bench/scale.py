@@ -223,8 +223,9 @@ How memory stays flat, stage by stage (from the code): prepare decodes in worker
 appends each chunk to images.npy with plain writes (pipeline.lib.arrays.NpyWriter); embed trains
 on a sorted random sample (read_rows) and encodes by reading images.npy in chunks
 (pipeline.lib.arrays.iter_npy_chunks), writing codes the same way; hog and patches read the pool
-in chunks and write their descriptors the same way; reduce fits IncrementalPCA on each view and
-projects chunk by chunk (the views side by side are one array of the pool's rows); cluster loads
+in chunks and write their descriptors the same way; views fits IncrementalPCA on each view and
+projects chunk by chunk (the views side by side are one array of the pool's rows, which it
+holds), and reduce fits IncrementalPCA on that array; cluster loads
 only the components for the MiniBatchKMeans fit and predicts in chunks; plot reads only the
 visualization rows. selftrain does not stream: it reads the whole pool (images.npy) and fits its
 bootstrap PCAs on whole views, with no incremental option, so its memory grows with the pool.
