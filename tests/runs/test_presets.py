@@ -118,6 +118,7 @@ def run_command(repo: Path, command: str, timeout: float = 600) -> subprocess.Co
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
 
 
+@pytest.mark.slow  # trains the report's VAE (~60 s on 2 cores): keeps `make test` under 10 minutes
 def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_path):
     base, _ = baseline(tmp_path_factory)
     repo = clone(base, tmp_path / "repo")
