@@ -82,10 +82,12 @@ def capped_dims(params: dict, key: str, images: int, stage: str) -> int:
     return min(params[key], cap)
 
 
-def incremental_setting(params: dict):
-    """pca.incremental as :func:`reduce_each` takes it: None (auto: past 1 GiB) or a rule."""
-    setting = params.get("incremental", "auto")
-    return None if setting == "auto" else (lambda view: setting)
+def incremental_rule(setting="auto"):
+    """pca.incremental as a rule, view → whether to fit it batch by batch: ``auto`` when the view
+    passes :data:`INCREMENTAL_ABOVE_BYTES`, else the setting (true or false) for every view."""
+    if setting == "auto":
+        return lambda view: view.nbytes > INCREMENTAL_ABOVE_BYTES
+    return lambda view: setting
 
 
 def one_thread():
@@ -186,7 +188,7 @@ def reduce_each(views: dict, dims: dict[str, int], *, whiten: bool, seed: int, i
     plain arrays (name_mean, name_components, name_scale: :func:`project` applies them to new
     rows); and per view its size and the share of its variance kept (%).
     """
-    incremental = incremental or (lambda view: view.nbytes > INCREMENTAL_ABOVE_BYTES)
+    incremental = incremental or incremental_rule()
     parts, fitted, info = [], {}, {}
     for name, view in views.items():
         pca = fit_pca(view, dims[name], whiten, seed, incremental=incremental(view))
@@ -204,6 +206,8 @@ def reduce_joint(joined, joint_dims: int, *, whiten: bool, seed: int, incrementa
     """PCA of the views side by side (N, d) (an array or :class:`pipeline.arrays.NpyFile`) to
     ``joint_dims`` (at most d): the components (N, ≤ joint_dims) float32, the fitted PCA as
     plain arrays (joint_*), and its size and the share of variance kept (%)."""
+    if not incremental:  # read a file once, for the fit and the projection both
+        joined = arrays.load(joined, np.float32)
     pca = fit_pca(joined, min(joint_dims, joined.shape[1]), whiten, seed, incremental=incremental)
     info = {"dims": int(pca.n_components_),
             "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}

@@ -31,8 +31,7 @@ def main(argv: list[str]) -> None:
     clustering.check_pca_params(params)
     joined = arrays.NpyFile(VIEWS)  # read whole for the fit (or in batches: pca.incremental), never mapped
     dims = clustering.capped_dims(params, "dims", len(joined), "reduce")
-    incremental = clustering.incremental_setting(params) or (
-        lambda view: view.nbytes > clustering.INCREMENTAL_ABOVE_BYTES)
+    incremental = clustering.incremental_rule(params.get("incremental", "auto"))
     with clustering.one_thread():  # see there: threads stall on a shared machine
         components, fitted, info = clustering.reduce_joint(
             joined, dims, whiten=params["whiten"], seed=int(params["seed"]), incremental=incremental(joined),

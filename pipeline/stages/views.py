@@ -57,7 +57,8 @@ def main(argv: list[str]) -> None:
     with clustering.one_thread():  # see there: threads stall on a shared machine
         joined, fitted, info = clustering.reduce_each(
             views, sizes(params, views), whiten=params["whiten"], seed=int(params["seed"]),
-            incremental=clustering.incremental_setting(params), log=lambda line: print(f"views: {line}"))
+            incremental=clustering.incremental_rule(params.get("incremental", "auto")),
+            log=lambda line: print(f"views: {line}"))
     save_npy(OUT / "components.npy", joined)
     # The fitted PCAs as plain .npy arrays (an .npz would carry the time it was written)
     with atomic_dir(OUT / "pca") as tmp:
