@@ -38,6 +38,7 @@ __all__ = [
     "NpyFile",
     "NpyHeader",
     "NpyWriter",
+    "PARALLEL_FROM",
     "check_npy_length",
     "ignore_interrupt",
     "in_workers",
@@ -49,6 +50,7 @@ __all__ = [
     "read_npy_header",
     "read_rows",
     "usable_cpus",
+    "worker_count",
 ]
 
 
@@ -347,6 +349,17 @@ def usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+PARALLEL_FROM = 4096  # fewer images are worked on in this process: starting workers (~1 s) would cost more
+
+
+def worker_count(items: int, workers: int | None = None) -> int:
+    """Processes to spread ``items`` images over: ``workers`` when given, else the usable cores
+    from :data:`PARALLEL_FROM` items on, and below that 1 (this process, no workers)."""
+    if workers:
+        return workers
+    return usable_cpus() if items >= PARALLEL_FROM else 1
 
 
 def ignore_interrupt() -> None:

@@ -18,7 +18,6 @@ from pipeline.lib.errors import InputError
 
 CHUNK = 4096  # images per chunk: progress granularity, and all that is held in memory at once
 WORKER_CHUNK = 1024  # images per task when worker processes share the work (~7 MB each way)
-PARALLEL_FROM = 4096  # fewer images are described in this process: starting workers (~1 s) would cost more
 
 
 @dataclass(frozen=True)
@@ -58,18 +57,18 @@ def hog_descriptors(images, config: HogConfig, out=None, *, progress: bool = Tru
 
     ``images`` may also be an iterable of (k, 32, 32, 3) chunks (a file read in pieces);
     ``out`` an (n, size) array or a writer with ``write(chunk)`` and ``len()``
-    (:class:`pipeline.arrays.NpyWriter`). From :data:`PARALLEL_FROM` rows on, chunks are
-    described in ``workers`` processes (default: the usable cores; skimage's HOG holds the GIL,
-    so threads would not help): the same rows, in the same order. Returns ``out``.
+    (:class:`pipeline.arrays.NpyWriter`). Chunks are described in ``workers`` processes
+    (default: :func:`pipeline.lib.arrays.worker_count`, the usable cores from 4,096 rows on;
+    skimage's HOG holds the GIL, so threads would not help): the same rows, in the same order.
+    Returns ``out``.
     """
     from functools import partial
 
-    from pipeline.lib.arrays import map_chunks, usable_cpus
+    from pipeline.lib.arrays import map_chunks, worker_count
 
     if out is None:
         out = np.empty((len(images), descriptor_size(config)), dtype=np.float32)
-    if workers is None:
-        workers = usable_cpus() if len(out) >= PARALLEL_FROM else 1
+    workers = worker_count(len(out), workers)
     return map_chunks(partial(describe, config=config), images, out, chunk=CHUNK if workers <= 1 else WORKER_CHUNK,
                       label=label, done_as="images described", progress=progress, workers=workers,
                       processes=True)

@@ -146,7 +146,6 @@ def _decode_batch(paths: list[str]) -> np.ndarray:
     return out
 
 
-PARALLEL_FROM = 4096  # fewer images are decoded in this process: starting workers would cost more
 BATCH = 2048          # images per task sent to a worker process
 
 
@@ -155,8 +154,9 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
     """Decode ``paths`` in order, yielding (≤ ``batch``, 32, 32, 3) uint8 arrays, one after another.
 
     A 32×32 JPEG takes ~0.13 ms, mostly Python-side work in Pillow that holds the GIL, so threads
-    do not help (two threads measured 2× slower than one). From :data:`PARALLEL_FROM` images on,
-    ``workers`` processes (default: the usable CPUs) decode batches while this one collects them,
+    do not help (two threads measured 2× slower than one). ``workers`` processes (default:
+    :func:`pipeline.lib.arrays.worker_count`, the usable cores from 4,096 images on, else this
+    process alone) decode batches while this one collects them,
     in order, with a few batches in flight, so memory stays at a few batches whatever the count.
     Errors are the same as one by one: the first bad image in numeric order is the one reported.
     The workers are started with "spawn" (nothing inherited, so their memory is their own): as
@@ -164,7 +164,7 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
     ``if __name__ == "__main__":`` (the stage scripts do), or pass ``workers=1``.
     """
     batch = batch or BATCH
-    workers = 1 if len(paths) < PARALLEL_FROM else workers or arrays.usable_cpus()
+    workers = arrays.worker_count(len(paths), workers)
     batches = ([str(p) for p in paths[start:start + batch]] for start in range(0, len(paths), batch))
     with Progress(len(paths), "decode images", "img", enabled=progress) as bar:
         # with workers: a clean process each (spawn: no inherited memory), a few batches in flight

@@ -102,8 +102,7 @@ def test_streaming_clustering_equals_in_memory(tmp_path, monkeypatch):
         assert np.array_equal(a, b)
 
 
-def test_decode_chunks_in_worker_processes_keeps_order_and_errors(tmp_path, monkeypatch):
-    monkeypatch.setattr(layout, "PARALLEL_FROM", 1)
+def test_decode_chunks_in_worker_processes_keeps_order_and_errors(tmp_path):
     folder = write_competition(tmp_path, n_images=30, n_pairs=1)
     paths = layout.image_paths(folder / "images")
     serial = layout.decode_images(paths, workers=1, progress=False)
@@ -220,3 +219,9 @@ def test_map_chunks_in_workers_equals_one_worker(tmp_path):
         arrays.map_chunks(lambda chunk: chunk @ weights, iter([rows[:50], rows[50:]]), writer, chunk=7,
                           label="t", progress=False, workers=2)
     np.testing.assert_array_equal(np.load(writer_path), outs[0])
+
+
+def test_worker_count_starts_workers_only_for_many_images_unless_asked():
+    assert arrays.worker_count(arrays.PARALLEL_FROM - 1) == 1
+    assert arrays.worker_count(arrays.PARALLEL_FROM) == arrays.usable_cpus()
+    assert arrays.worker_count(10, 3) == 3  # asked for: the caller's count, however few the images
