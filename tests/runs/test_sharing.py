@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 from kaggle_standin import install, records
@@ -85,7 +86,9 @@ def test_a_teammate_pulls_a_run_and_an_experiment_without_training(tmp_path_fact
     assert dvc(theirs, "status").stdout.strip().endswith(UP_TO_DATE)
 
     # --- an experiment, shared through the git remote (refs) and the DVC remote (data) ---------
-    dvc(mine, "exp", "run", "-n", "shared-exp", "-S", "seed=1")
+    # a tuning experiment, as a team shares most: it reruns the joint PCA onwards, no training
+    dvc(mine, "exp", "run", "-n", "shared-exp", "-S", "pca.dims=4")
+    assert np.load(mine / "data/reduce/components.npy").shape[1] == 4
     mine_short = run(mine, "git", "rev-parse", "--short", "HEAD").stdout.strip()
     message = submit_message(mine, tmp_path)
     assert message.startswith(f"exp shared-exp @ {mine_short}, pair_accuracy "), message
@@ -95,7 +98,8 @@ def test_a_teammate_pulls_a_run_and_an_experiment_without_training(tmp_path_fact
     dvc(theirs, "exp", "pull", "origin", "shared-exp")
     assert "shared-exp" in dvc(theirs, "exp", "list").stdout
     dvc(theirs, "exp", "apply", "shared-exp")
-    assert yaml.safe_load((theirs / "params.yaml").read_text())["seed"] == 1
+    assert yaml.safe_load((theirs / "params.yaml").read_text())["pca"]["dims"] == 4
+    assert np.load(theirs / "data/reduce/components.npy").shape[1] == 4  # its outputs, from the DVC remote
     assert metrics(theirs) == metrics(mine)
     assert (theirs / "submissions/submission.csv").read_bytes() == (mine / "submissions/submission.csv").read_bytes()
     assert dvc(theirs, "status").stdout.strip().endswith(UP_TO_DATE)
