@@ -330,10 +330,12 @@ def ran_stages(output: str) -> list[str]:
 def downstream_experiment(repo: Path, env: dict, assignment: str, *, monitor: bool = False) -> dict:
     """`dvc exp run -S ASSIGNMENT` from the committed params.yaml, with DVC's run cache cleared
     (see :func:`clear_run_cache`); :func:`run`'s result plus ``ran``, the stages it ran. Raises
-    when it reran a learning stage: a change after them must not."""
+    when it reran a learning stage: a change after them must not. Several assignments, separated
+    by spaces, are each given their own -S."""
     reset_params(repo)
     clear_run_cache(repo)
-    result = dvc(repo, env, "exp", "run", "-S", assignment, monitor=monitor, timeout=1800)
+    options = [arg for part in assignment.split() for arg in ("-S", part)]
+    result = dvc(repo, env, "exp", "run", *options, monitor=monitor, timeout=1800)
     result["ran"] = ran_stages(result["output"])
     learned = [stage for stage in result["ran"] if stage in LEARNING]
     if learned:

@@ -32,16 +32,24 @@ from pathlib import Path
 from bench import _repo as rp
 from bench import record
 
-# (what, the -S assignment). Run in this order from the defaults' committed params: the
-# Gaussian mixture first, while the workspace still holds the defaults' run, so it reruns only
-# cluster onwards; every later one changes pca.*, so it reruns views or reduce onwards whatever ran before.
+# (what, the -S assignments, space-separated). Run in this order from the defaults' committed
+# params: the Gaussian mixture first, while the workspace still holds the defaults' run, so it
+# reruns only cluster onwards; every later one changes pca.*, so it reruns views or reduce onwards
+# whatever ran before.
 VARIANTS = [
     ("Gaussian mixture", "cluster.method=gmm"),
     ("not whitened", "pca.whiten=false"),
+    ("views weighted alike", "pca.weights.selftrain=1"),
     ("2 joint dims", "pca.dims=2"),
+    ("2 joint dims, views weighted alike", "pca.dims=2 pca.weights.selftrain=1"),
     ("16 joint dims", "pca.dims=16"),
     ("64 joint dims", "pca.dims=64"),
 ]
+
+
+def options(assignment: str) -> str:
+    """``a=1 b=2`` as the command line shows it: ``-S a=1 -S b=2``."""
+    return " ".join(f"-S {part}" for part in assignment.split())
 
 
 def metrics(repo: Path) -> dict:
@@ -126,7 +134,7 @@ def summary(results: list[dict], names: list[str]) -> str:
         runs = {name: [r["variants"][index] for r in by_name[name]] for name in names}
         reran = sorted({stage for name in names for run in runs[name] for stage in run["ran"]},
                        key=rp.STAGE_ORDER.index)
-        rows.append([f"{label}: `dvc exp run -S {assignment}` (reran {', '.join(reran) or 'nothing'})",
+        rows.append([f"{label}: `dvc exp run {options(assignment)}` (reran {', '.join(reran) or 'nothing'})",
                      *cells(runs)])
     return rp.table(head, rows)
 
@@ -134,7 +142,7 @@ def summary(results: list[dict], names: list[str]) -> str:
 def per_seed(results: list[dict]) -> str:
     """One row per data set and seed: the defaults' figures, then each variant's pair accuracy."""
     head = ["data set", "seed", "pair accuracy", "visualization", "bootstrap", "linear", "CNN", "alternative",
-            "reconstruction loss", "joint dims", "wall"] + [f"`{a}`" for _, a in VARIANTS]
+            "reconstruction loss", "joint dims", "wall"] + [f"`{' '.join(a.split())}`" for _, a in VARIANTS]
     rows = []
     for r in results:
         f = r["first"]
