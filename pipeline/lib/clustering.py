@@ -66,9 +66,26 @@ def check_pca_params(params: dict, *, joint: bool = True) -> None:
     if isinstance(per_dim, bool) or not isinstance(per_dim, int) or per_dim < 1:
         raise InputError(f"params.yaml: pca.min_images_per_dim: expected a positive integer (1: no cap), "
                          f"found {per_dim!r}")
+    view_weights(params)
     if params.get("incremental", "auto") not in ("auto", True, False):
         raise InputError(f"params.yaml: pca.incremental: expected auto, true or false, "
                          f"found {params.get('incremental')!r}")
+
+
+def view_weights(params: dict) -> dict[str, float]:
+    """``pca.weights`` checked: view name → the positive number its whitened block is multiplied
+    by before the joint PCA. Absent (or a view not named): 1."""
+    weights = params.get("weights") or {}
+    if not isinstance(weights, dict):
+        raise InputError(f"params.yaml: pca.weights: expected a mapping of view names to numbers "
+                         f"(e.g. {{selftrain: 1.5}}), found {weights!r}")
+    for name, value in weights.items():
+        if name not in VIEW_DIMS:
+            raise InputError(f"params.yaml: pca.weights: expected view names among {', '.join(VIEW_DIMS)}, "
+                             f"found {name!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise InputError(f"params.yaml: pca.weights.{name}: expected a positive number, found {value!r}")
+    return {name: float(value) for name, value in weights.items()}
 
 
 def capped_dims(params: dict, key: str, images: int, stage: str) -> int:
@@ -178,24 +195,38 @@ def dims_for(requested: int, images: int, min_images_per_dim: int) -> int:
 
 
 def reduce_each(views: dict, dims: dict[str, int], *, whiten: bool, seed: int, incremental=None,
-                log=print) -> tuple[np.ndarray, dict, dict]:
-    """PCA of each view to ``dims[name]`` (whitened if asked), the results side by side.
+                weights: dict[str, float] | None = None, log=print) -> tuple[np.ndarray, dict, dict]:
+    """PCA of each view to ``dims[name]`` (whitened if asked), times ``weights[name]`` (default
+    1), the results side by side.
 
     ``views``: name → (N, d_name) array or :class:`pipeline.arrays.NpyFile`, the same N rows in
     each. ``incremental(view)`` says whether to fit that view batch by batch (default: when it
     passes :data:`INCREMENTAL_ABOVE_BYTES`, so a million images' HOG, 7 GB, is never loaded
     whole). Returns the views' components side by side (N, Σ dims) float32; each fitted PCA as
     plain arrays (name_mean, name_components, name_scale: :func:`project` applies them to new
-    rows); and per view its size and the share of its variance kept (%).
+    rows; the weight is folded into name_scale); and per view its size, the share of its
+    variance kept (%) and its weight.
+
+    A weight scales a view's whole block, so it changes nothing within the view, only how much
+    the view counts in the joint PCA that follows: the top joint directions (what a small joint
+    size keeps) are where the weighted views vary most together.
     """
     incremental = incremental or incremental_rule()
+    weights = weights or {}
     parts, fitted, info = [], {}, {}
     for name, view in views.items():
         pca = fit_pca(view, dims[name], whiten, seed, incremental=incremental(view))
-        parts.append(transform(pca, view))
-        fitted.update(pca_arrays(pca, name))
+        weight = float(weights.get(name, 1.0))
+        part = transform(pca, view)
+        if weight != 1.0:
+            part *= np.float32(weight)
+        parts.append(part)
+        saved = pca_arrays(pca, name)
+        saved[f"{name}_scale"] = saved[f"{name}_scale"] / weight  # project() then gives the weighted block
+        fitted.update(saved)
         info[name] = {"dims": int(pca.n_components_),
-                      "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}
+                      "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_)),
+                      "weight": weight}
         log(f"{name}: PCA {view.shape[1]} → {pca.n_components_} dims, "
             f"{info[name]['explained_variance_percent']:.1f} % of the variance kept")
     return np.hstack(parts), fitted, info
@@ -217,12 +248,14 @@ def reduce_joint(joined, joint_dims: int, *, whiten: bool, seed: int, incrementa
 
 
 def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: bool, seed: int,
-                 incremental=None, log=print) -> tuple[np.ndarray, dict, dict]:
+                 incremental=None, weights: dict[str, float] | None = None,
+                 log=print) -> tuple[np.ndarray, dict, dict]:
     """:func:`reduce_each`, then :func:`reduce_joint`, in one call (the stages `views` and
     `reduce` make the two steps; selftrain's bootstrap makes both at once). Returns the joint
     components (N, ≤ joint_dims) float32, every fitted PCA as plain arrays, and the info of each
     view and of the joint PCA (key ``joint``)."""
-    joined, fitted, info = reduce_each(views, dims, whiten=whiten, seed=seed, incremental=incremental, log=log)
+    joined, fitted, info = reduce_each(views, dims, whiten=whiten, seed=seed, incremental=incremental,
+                                       weights=weights, log=log)
     components, joint, info["joint"] = reduce_joint(joined, joint_dims, whiten=whiten, seed=seed, log=log)
     return components, {**fitted, **joint}, info
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.lib.errors import InputError
 from pipeline.lib.params import load_params
-from pipeline.lib.report.inputs import Checked, Picture, generation_date, read_json, read_png
+from pipeline.lib.report.inputs import NUMBER, Checked, Picture, generation_date, read_json, read_png
 from pipeline.lib.report.render import render_html, render_markdown
 
 __all__ = ["Report", "gather", "render_html", "render_markdown"]
@@ -212,6 +212,7 @@ class Clustering:
     explained_variance: str
     projection: str  # plot.projection: how 2c draws the images in 2-D
     views: list[str]  # the views clustered (pca.views, as the stage views ran), in VIEWS order
+    weights: dict[str, str]  # pca.weights as views ran: each view weighted other than 1, e.g. {"selftrain": "1.5"}
     share_same: str  # of the test pairs, labelled 1 (same dataset)
     pairs: str  # test pairs predicted
     minibatch: bool  # cluster.minibatch (k-means)
@@ -347,13 +348,15 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
     differ = len(methods) == 2 and scores[0] != scores[1]
     ranked = methods if differ and scores[0] > scores[1] else methods[::-1]
     code_size = files["embed"].may("code_size", int, params.may("embed.code_size", int))
+    views = [view for view in VIEWS if view in files["views"].may("views", dict, dict.fromkeys(VIEWS))]
+    weights = {view: files["views"].may(f"views.{view}.weight", NUMBER, 1) for view in views}
     return Clustering(whiten=bool(params.may("pca.whiten", bool, False)),
                       code_size=_maybe(code_size, str),
                       dims=str(files["reduce"].need("dims", int)),
                       explained_variance=percent(files["reduce"].need("explained_variance_percent")),
                       projection=params.may("plot.projection", str, "separation"),
-                      views=[view for view in VIEWS
-                             if view in files["views"].may("views", dict, dict.fromkeys(VIEWS))],
+                      views=views,
+                      weights={view: f"{weight:g}" for view, weight in weights.items() if weight != 1},
                       share_same=percent(100 * files["predict"].need("share_same")),
                       pairs=count(files["predict"].need("pairs", int)),
                       minibatch=bool(params.may("cluster.minibatch", bool, False)),

@@ -7,14 +7,18 @@ The views, one row per image of the pool (pipeline.lib.pool): the autoencoder co
 descriptors (data/patches/descriptors.npy) and the self-trained models' scores
 (data/selftrain/features.npy). ``pca.views`` names the views used (all four by default; the
 seed report's method: ``[codes]``). Each is reduced to pca.<view>_dims, whitened
-(``pca.whiten``), every PCA fitted on the whole pool. Writes data/views/components.npy
+(``pca.whiten``) and multiplied by its ``pca.weights`` entry (default 1), every PCA fitted on the
+whole pool. Writes data/views/components.npy
 (n + 2k, Σ dims) float32, data/views/pca/*.npy (the fitted PCAs as arrays, for pipeline.label)
 and metrics/views.json. `reduce` then joins them: a stage apart, so that `dvc exp run -S
 pca.dims=N` does not refit these PCAs (on hw7, 2.6 of reduce's 3.9 s).
 
 Why whitening: it gives every kept direction unit variance, so k-means weighs the direction
 that tells the datasets apart like any other instead of drowning it in brightness and colour;
-done per view first, no view outweighs another by its scale or width.
+done per view first, no view outweighs another by its scale or width. Why weights: the joint
+PCA's top directions are where the views vary together most, each whitened view counting
+alike; the self-trained scores, one direction that already separates the datasets best, count
+for more with a weight above 1, which is what a small pca.dims keeps (BENCHMARKS.md, accuracy).
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def main(argv: list[str]) -> None:
         joined, fitted, info = clustering.reduce_each(
             views, sizes(params, views), whiten=params["whiten"], seed=int(params["seed"]),
             incremental=clustering.incremental_rule(params.get("incremental", "auto")),
-            log=lambda line: print(f"views: {line}"))
+            weights=clustering.view_weights(params), log=lambda line: print(f"views: {line}"))
     save_npy(OUT / "components.npy", joined)
     # The fitted PCAs as plain .npy arrays (an .npz would carry the time it was written)
     with atomic_dir(OUT / "pca") as tmp:

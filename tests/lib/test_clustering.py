@@ -225,6 +225,36 @@ def test_reduce_views_then_project_views_agree():
     np.testing.assert_allclose(np.cov(components, rowvar=False), np.eye(5), atol=1e-3)  # whitened
 
 
+def test_a_view_weight_scales_its_block_only_and_new_rows_get_it_too():
+    codes, hog = correlated_codes(seed=1), correlated_codes(d=20, seed=2)
+    views, dims = {"codes": codes, "hog": hog}, {"codes": 4, "hog": 6}
+    plain, _, _ = clustering.reduce_each(views, dims, whiten=True, seed=0, log=lambda line: None)
+    weighted, fitted, info = clustering.reduce_each(views, dims, whiten=True, seed=0, weights={"hog": 2.5},
+                                                    log=lambda line: None)
+    assert np.array_equal(weighted[:, :4], plain[:, :4])  # codes: weight 1, untouched
+    np.testing.assert_allclose(weighted[:, 4:], 2.5 * plain[:, 4:], rtol=1e-6)
+    assert info["hog"]["weight"] == 2.5 and info["codes"]["weight"] == 1.0
+    np.testing.assert_allclose(np.hstack([clustering.project(fitted, name, view) for name, view in views.items()]),
+                               weighted, atol=1e-4)
+    # it moves the joint PCA's top direction towards the weighted view
+    top = lambda joined: clustering.fit_pca(joined, 1, True, 0).components_[0]
+    assert np.sum(top(weighted)[4:] ** 2) > np.sum(top(plain)[4:] ** 2)
+
+
+@pytest.mark.parametrize("weights, found", [(2, "found 2"), ({"pixels": 2}, "found 'pixels'"),
+                                            ({"hog": 0}, "found 0"), ({"hog": "heavy"}, "found 'heavy'"),
+                                            ({"hog": float("nan")}, "found nan"), ({"hog": True}, "found True")])
+def test_view_weights_are_checked(weights, found):
+    with pytest.raises(InputError, match="params.yaml: pca.weights") as error:
+        clustering.view_weights({"weights": weights})
+    assert found in str(error.value)
+
+
+def test_view_weights_default_to_one():
+    assert clustering.view_weights({}) == {} and clustering.view_weights({"weights": None}) == {}
+    assert clustering.view_weights({"weights": {"selftrain": 2}}) == {"selftrain": 2.0}
+
+
 @pytest.mark.parametrize("method", ["kmeans", "gmm", "coordinates"])
 def test_clusters_saved_as_arrays_predict_the_same(method):
     features, _ = blobs(n_per=150, d=3, distance=3.0)

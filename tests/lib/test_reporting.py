@@ -52,8 +52,10 @@ METRICS = {
     "metrics/embed.json": {"reconstruction_loss": 0.0123456789, "final_training_loss": 0.00987654,
                            "train_images": 3210, "code_size": 77},
     "metrics/views.json": {"dims": 260, "views": {
-        "codes": {"dims": 77, "explained_variance_percent": 91.5}, "hog": {"dims": 91, "explained_variance_percent": 70.25},
-        "patches": {"dims": 91, "explained_variance_percent": 80.5}, "selftrain": {"dims": 1, "explained_variance_percent": 99.0}}},
+        "codes": {"dims": 77, "explained_variance_percent": 91.5, "weight": 1.0},
+        "hog": {"dims": 91, "explained_variance_percent": 70.25},  # written before pca.weights: 1
+        "patches": {"dims": 91, "explained_variance_percent": 80.5, "weight": 1.0},
+        "selftrain": {"dims": 1, "explained_variance_percent": 99.0, "weight": 1.75}}},
     "metrics/reduce.json": {"dims": 37, "explained_variance_percent": 87.654321},
     "metrics/predict.json": {"pair_accuracy": 0.8765432, "pairs": 98765, "share_same": 0.41234},
     "metrics/cluster.json": {
@@ -213,6 +215,7 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
     ok |= {str(embed[key]) for key in ("train_images", "code_size") if key in embed}
     reduce = metrics["metrics/reduce.json"]
     ok |= {str(reduce["dims"]), f"{reduce['explained_variance_percent']:.1f}"}
+    ok |= {f"{view['weight']:g}" for view in metrics["metrics/views.json"]["views"].values() if "weight" in view}
     predict = metrics["metrics/predict.json"]
     ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}", f"{100 * predict['pair_accuracy']:.2f}",
            f"{predict['pair_accuracy']:.5f}"}  # also as Kaggle shows a score, beside the seed report's
@@ -520,6 +523,8 @@ def test_gather_formats_every_number_once(run_dir: Path):
         "37", "87.7 %", "41.2 %", "98,765")
     assert (clustering.whiten, clustering.code_size, clustering.n_init, clustering.minibatch) == (
         True, "77", "11", False)
+    assert clustering.weights == {"selftrain": "1.75"}  # the views weighted 1 go unmentioned
+    assert "the self-trained scores weighted ×1.75, `pca.weights`" in reporting.render_markdown(report)
 
     assert report.self_training == reporting.SelfTraining(
         bootstrap="69.51 %", linear="72.36 %", cnn="67.89 %", folds="3", final="74.39 %", pair_accuracy="87.65 %")

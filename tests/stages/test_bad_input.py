@@ -539,6 +539,11 @@ REDUCE_PARAM_CASES = {  # the same checks, in process
     "dims-fraction": ((20, 8), {"dims": 2.5}, ["params.yaml: pca.dims", "found 2.5"]),
     "dims-missing": ((20, 8), {"dims": None}, ["params.yaml: pca.dims", "found None"]),
     "whiten-text": ((20, 8), {"whiten": "yes please"}, ["params.yaml: pca.whiten", "found 'yes please'"]),
+    "weights-negative": ((20, 8), {"weights": {"selftrain": -1}},
+                         ["params.yaml: pca.weights.selftrain", "expected a positive number", "found -1"]),
+    "weights-unknown-view": ((20, 8), {"weights": {"pixels": 2}},
+                             ["params.yaml: pca.weights", "expected view names among codes, hog, patches, "
+                              "selftrain", "found 'pixels'"]),
     "incremental-text": ((20, 8), {"incremental": "sometimes"},
                          ["params.yaml: pca.incremental", "expected auto, true or false",
                           "found 'sometimes'"]),

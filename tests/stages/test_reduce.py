@@ -88,13 +88,14 @@ def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
     for byte, and pca.dims reaches reduce only: views' params never name it."""
     from pipeline.lib import clustering
 
-    result = run_reduce(tmp_path, 300, 12, {"dims": 5, "whiten": True, "min_images_per_dim": 1})
+    weights = {"selftrain": 1.5, "hog": 0.5}
+    result = run_reduce(tmp_path, 300, 12, {"dims": 5, "whiten": True, "min_images_per_dim": 1, "weights": weights})
     assert result.returncode == 0, result.stderr
     views = {name: np.load(tmp_path / "data" / folder / f"{file}.npy") for name, folder, file in (
         ("codes", "embed", "codes"), ("hog", "hog", "descriptors"), ("patches", "patches", "descriptors"),
         ("selftrain", "selftrain", "features"))}
     components, fitted, _ = clustering.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
-                                                    5, whiten=True, seed=0, log=lambda line: None)
+                                                    5, whiten=True, seed=0, weights=weights, log=lambda line: None)
     assert np.array_equal(np.load(tmp_path / "data/reduce/components.npy"), components)
     written = {p.stem: np.load(p) for folder in ("views", "reduce") for p in (tmp_path / "data" / folder / "pca").glob("*.npy")}
     assert written.keys() == fitted.keys() and all(np.array_equal(written[key], fitted[key]) for key in fitted)
