@@ -228,7 +228,8 @@ def reduce_each(views: dict, dims: dict[str, int], *, whiten: bool, seed: int, i
                       "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_)),
                       "weight": weight}
         log(f"{name}: PCA {view.shape[1]} → {pca.n_components_} dims, "
-            f"{info[name]['explained_variance_percent']:.1f} % of the variance kept")
+            f"{info[name]['explained_variance_percent']:.1f} % of the variance kept"
+            + (f", weighted ×{weight:g}" if weight != 1.0 else ""))
     return np.hstack(parts), fitted, info
 
 

@@ -156,8 +156,8 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
     A 32×32 JPEG takes ~0.13 ms, mostly Python-side work in Pillow that holds the GIL, so threads
     do not help (two threads measured 2× slower than one). ``workers`` processes (default:
     :func:`pipeline.lib.arrays.worker_count`, the usable cores from 4,096 images on, else this
-    process alone) decode batches while this one collects them,
-    in order, with a few batches in flight, so memory stays at a few batches whatever the count.
+    process alone) decode batches while this one collects them, in order, with a few batches in
+    flight, so memory stays at a few batches whatever the count.
     Errors are the same as one by one: the first bad image in numeric order is the one reported.
     The workers are started with "spawn" (nothing inherited, so their memory is their own): as
     with any such pool, a script that calls this must guard its top level with
