@@ -60,8 +60,7 @@ def main_guard(main: Callable[[list[str]], None]) -> None:
     A full disk is one line and exit status 1: ``error: <file>: expected free disk space to write
     it, found the disk full …`` (:func:`pipeline.lib.atomic.atomic_path` names the output it was
     writing and removes the partial file). Every message goes through :func:`printable`, so no
-    control character from the input reaches the terminal. Ctrl-C is one line and exit status
-    130, at once (os._exit, after flushing stdout and stderr).
+    control character from the input reaches the terminal.
     """
     try:
         main(sys.argv[1:])
@@ -82,11 +81,5 @@ def main_guard(main: Callable[[list[str]], None]) -> None:
               f"and run dvc repro again", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        # The `with atomic_*` blocks have already removed their partial outputs on the way up.
-        # Exit at once, not through sys.exit: interpreter shut-down joins every non-daemon thread
-        # a library left running (TensorFlow's, dvclive's), and one that never ends would hold
-        # the stage, and `dvc repro` waiting on it, open after Ctrl-C.
         print("interrupted: no output of this stage was written", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
+        sys.exit(130)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
 import sys
-import textwrap
 import warnings
 from pathlib import Path
 
@@ -83,28 +81,6 @@ def test_main_guard_escapes_a_message_built_without_printable(capsys, monkeypatc
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err == "error: data/x.csv: expected an integer, found '\\x1b]0;pwned\\x07'\n"
-
-
-def test_ctrl_c_exits_at_once_though_a_thread_never_ends(tmp_path):
-    """Ctrl-C in a stage: one line, status 130, and no wait on threads a library left running
-    (sys.exit would join this never-ending non-daemon thread and hang, and `dvc repro` with it)."""
-    script = tmp_path / "stage.py"
-    script.write_text(textwrap.dedent("""
-        import threading, time
-        from pipeline.lib.errors import main_guard
-
-        def main(argv):
-            threading.Thread(target=lambda: time.sleep(3600), daemon=False).start()
-            print("half way", flush=False)
-            raise KeyboardInterrupt
-
-        main_guard(main)
-    """), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 130
-    assert result.stderr == "interrupted: no output of this stage was written\n"
-    assert result.stdout == "half way\n"  # flushed before the exit
 
 
 # ------------------------------------------------------------- control characters in messages
