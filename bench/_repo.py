@@ -327,6 +327,11 @@ def ran_stages(output: str) -> list[str]:
     return re.findall(r"Running stage '([^']+)'", output)
 
 
+def set_options(assignment: str) -> list[str]:
+    """``"a=1 b=2"`` (assignments separated by spaces) as `dvc exp run` options: -S a=1 -S b=2."""
+    return [arg for part in assignment.split() for arg in ("-S", part)]
+
+
 def downstream_experiment(repo: Path, env: dict, assignment: str, *, monitor: bool = False) -> dict:
     """`dvc exp run -S ASSIGNMENT` from the committed params.yaml, with DVC's run cache cleared
     (see :func:`clear_run_cache`); :func:`run`'s result plus ``ran``, the stages it ran. Raises
@@ -334,8 +339,7 @@ def downstream_experiment(repo: Path, env: dict, assignment: str, *, monitor: bo
     by spaces, are each given their own -S."""
     reset_params(repo)
     clear_run_cache(repo)
-    options = [arg for part in assignment.split() for arg in ("-S", part)]
-    result = dvc(repo, env, "exp", "run", *options, monitor=monitor, timeout=1800)
+    result = dvc(repo, env, "exp", "run", *set_options(assignment), monitor=monitor, timeout=1800)
     result["ran"] = ran_stages(result["output"])
     learned = [stage for stage in result["ran"] if stage in LEARNING]
     if learned:

@@ -47,10 +47,6 @@ VARIANTS = [
 ]
 
 
-def options(assignment: str) -> str:
-    """``a=1 b=2`` as the command line shows it: ``-S a=1 -S b=2``."""
-    return " ".join(f"-S {part}" for part in assignment.split())
-
 
 def metrics(repo: Path) -> dict:
     """The figures of the run in ``repo``'s workspace, from its metrics/*.json."""
@@ -134,7 +130,7 @@ def summary(results: list[dict], names: list[str]) -> str:
         runs = {name: [r["variants"][index] for r in by_name[name]] for name in names}
         reran = sorted({stage for name in names for run in runs[name] for stage in run["ran"]},
                        key=rp.STAGE_ORDER.index)
-        rows.append([f"{label}: `dvc exp run {options(assignment)}` (reran {', '.join(reran) or 'nothing'})",
+        rows.append([f"{label}: `dvc exp run {' '.join(rp.set_options(assignment))}` (reran {', '.join(reran) or 'nothing'})",
                      *cells(runs)])
     return rp.table(head, rows)
 
@@ -142,7 +138,7 @@ def summary(results: list[dict], names: list[str]) -> str:
 def per_seed(results: list[dict]) -> str:
     """One row per data set and seed: the defaults' figures, then each variant's pair accuracy."""
     head = ["data set", "seed", "pair accuracy", "visualization", "bootstrap", "linear", "CNN", "alternative",
-            "reconstruction loss", "joint dims", "wall"] + [f"`{' '.join(a.split())}`" for _, a in VARIANTS]
+            "reconstruction loss", "joint dims", "wall"] + [f"`{a}`" for _, a in VARIANTS]
     rows = []
     for r in results:
         f = r["first"]
