@@ -10,7 +10,6 @@ many rows; only the fits that need every row at once (PCA, KMeans, the Gaussian 
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import TYPE_CHECKING
 
@@ -22,8 +21,8 @@ from pipeline.lib.errors import InputError
 if TYPE_CHECKING:
     from sklearn.decomposition import PCA
 
-# scikit-learn is imported inside the functions that use it: the reduce stage then loads only
-# sklearn.decomposition and the cluster stage only sklearn.cluster (each stage starts faster).
+# scikit-learn (about a second to import) is imported inside the functions that use it, so that
+# the stages that import this module for its checks and arrays alone (predict, plot) start faster.
 
 METHODS = ("kmeans", "gmm", "coordinates")
 CHUNK = 65536  # rows per batch when codes are streamed from a file
@@ -115,11 +114,14 @@ def one_thread():
     thousands of small parallel regions waits at a barrier for a thread the OS has preempted.
     One thread also makes the floating-point sums, hence the outputs, independent of the core
     count. On a dedicated many-core machine with millions of images, more threads may pay.
+
+    scikit-learn is imported first: threadpoolctl limits only the pools already loaded, and
+    scikit-learn brings its own (OpenMP, and scipy's OpenBLAS) when imported. Imported later,
+    inside the block, its first fit ran on every core, and its outputs depended on the core count.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover (a scikit-learn dependency)
-        return contextlib.nullcontext()
+    import sklearn  # noqa: F401  (loads OpenMP and scipy's OpenBLAS, so that they are limited too)
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(max(1, int(os.environ.get(THREADS_ENV, "1"))))
 
 
