@@ -179,7 +179,7 @@ def pca_arrays(pca: PCA, prefix: str) -> dict[str, np.ndarray]:
     its mean (d,), components (dims, d) and the scale each coordinate is divided by (dims,)."""
     scale = np.sqrt(pca.explained_variance_) if pca.whiten else np.ones(pca.n_components_)
     return {f"{prefix}_mean": np.asarray(pca.mean_, np.float64),
-            f"{prefix}_components": np.asarray(pca.components_, np.float64),
+            f"{prefix}_components": np.ascontiguousarray(pca.components_, np.float64),  # rows readable in chunks
             f"{prefix}_scale": np.asarray(scale, np.float64)}
 
 
@@ -239,7 +239,8 @@ def reduce_joint(joined, joint_dims: int, *, whiten: bool, seed: int, incrementa
                  log=print) -> tuple[np.ndarray, dict, dict]:
     """PCA of the views side by side (N, d) (an array or :class:`pipeline.arrays.NpyFile`) to
     ``joint_dims`` (at most d): the components (N, ≤ joint_dims) float32, the fitted PCA as
-    plain arrays (joint_*), and its size and the share of variance kept (%)."""
+    plain arrays (joint_*, and joint_explained_variance_ratio: each direction's share of the
+    whole variance, a fraction), and its size and the share of variance kept (%)."""
     if not incremental:  # read a file once, for the fit and the projection both
         joined = arrays.load(joined, np.float32)
     pca = fit_pca(joined, min(joint_dims, joined.shape[1]), whiten, seed, incremental=incremental)
@@ -247,7 +248,27 @@ def reduce_joint(joined, joint_dims: int, *, whiten: bool, seed: int, incrementa
             "explained_variance_percent": 100.0 * float(np.sum(pca.explained_variance_ratio_))}
     log(f"all views side by side: {joined.shape[1]} → {pca.n_components_} dims"
         f"{' (whitened)' if whiten else ''}")
-    return transform(pca, joined), pca_arrays(pca, "joint"), info
+    fitted = {**pca_arrays(pca, "joint"),
+              "joint_explained_variance_ratio": np.asarray(pca.explained_variance_ratio_, np.float64)}
+    return transform(pca, joined), fitted, info
+
+
+def leading_dims(fitted: dict, dims: int) -> tuple[dict, dict]:
+    """The joint PCA of :func:`reduce_joint` cut to its first ``dims`` directions: (the arrays
+    :func:`project` needs, joint_mean (d,), joint_components (dims, d), joint_scale (dims,); its
+    size and the share of variance kept (%)).
+
+    A PCA's leading directions do not depend on how many are kept (the stage `views` fits every
+    direction `reduce` may ask for, with the exact covariance solver), so the first ``dims``
+    columns of its components are the PCA to ``dims``: `dvc exp run -S pca.dims=N` cuts, it
+    fits nothing and needs no scikit-learn."""
+    if not 1 <= dims <= len(fitted["joint_scale"]):
+        raise ValueError(f"dims {dims} out of 1…{len(fitted['joint_scale'])}")
+    cut = {"joint_mean": fitted["joint_mean"], "joint_components": fitted["joint_components"][:dims],
+           "joint_scale": fitted["joint_scale"][:dims]}
+    info = {"dims": int(dims),
+            "explained_variance_percent": 100.0 * float(np.sum(fitted["joint_explained_variance_ratio"][:dims]))}
+    return cut, info
 
 
 def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: bool, seed: int,
@@ -260,6 +281,7 @@ def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: 
     joined, fitted, info = reduce_each(views, dims, whiten=whiten, seed=seed, incremental=incremental,
                                        weights=weights, log=log)
     components, joint, info["joint"] = reduce_joint(joined, joint_dims, whiten=whiten, seed=seed, log=log)
+    del joint["joint_explained_variance_ratio"]  # the shares of a cut (leading_dims) only
     return components, {**fitted, **joint}, info
 
 

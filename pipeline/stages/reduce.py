@@ -1,16 +1,17 @@
-"""Stage `reduce`: whitened PCA of the views side by side, to pca.dims.
+"""Stage `reduce`: the first pca.dims directions of the views' joint PCA.
 
     python -m pipeline.stages.reduce         (params: pca.*, seed)
 
-Reads data/views/components.npy (n + 2k, d): each view's whitened PCA side by side, written by
-the stage `views`. Reduces it to ``pca.dims`` (capped by the image count and
-``pca.min_images_per_dim``), whitened (``pca.whiten``), fitted on the whole pool. Writes
-data/reduce/components.npy (n + 2k, dims) float32, data/reduce/pca/joint_*.npy (the fitted PCA
-as arrays, for pipeline.label) and metrics/reduce.json. numpy and scikit-learn only: about a
-second of work, so `dvc exp run -S pca.dims=N` is quick.
+Reads data/views/components.npy (n + 2k, joint dims) and data/views/joint/*.npy, the whitened
+PCA of the views side by side that the stage `views` fitted to every direction this stage may
+keep. Keeps the first ``pca.dims`` (capped by the image count and ``pca.min_images_per_dim``,
+the same rule views applied). Writes data/reduce/components.npy (n + 2k, dims) float32,
+data/reduce/pca/joint_*.npy (the PCA cut to dims, as arrays, for pipeline.label) and
+metrics/reduce.json. numpy only, streamed in chunks: it fits nothing (a PCA's leading
+directions do not depend on how many are kept), so `dvc exp run -S pca.dims=N` is quick.
 
 It reads every pca key, to check pca.dims against the chosen views' sizes before anything is
-read; those keys change data/views/components.npy anyway, so they would rerun it regardless.
+read; those keys change data/views anyway, so they would rerun it regardless.
 """
 
 from __future__ import annotations
@@ -18,30 +19,39 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.lib import arrays, clustering
-from pipeline.lib.atomic import atomic_dir, save_json, save_npy
-from pipeline.lib.errors import main_guard
+from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
+from pipeline.lib.errors import InputError, main_guard
 from pipeline.lib.params import load_params
 
 VIEWS = Path("data/views/components.npy")
+JOINT = Path("data/views/joint")
 OUT = Path("data/reduce")
 
 
 def main(argv: list[str]) -> None:
     params = load_params("pca")
     clustering.check_pca_params(params)
-    joined = arrays.NpyFile(VIEWS)  # read whole for the fit (or in batches: pca.incremental), never mapped
-    dims = clustering.capped_dims(params, "dims", len(joined), "reduce")
-    incremental = clustering.incremental_rule(params.get("incremental", "auto"))
-    with clustering.one_thread():  # see there: threads stall on a shared machine
-        components, fitted, info = clustering.reduce_joint(
-            joined, dims, whiten=params["whiten"], seed=int(params["seed"]), incremental=incremental(joined),
-            log=lambda line: print(f"reduce: {line}"))
-    save_npy(OUT / "components.npy", components)
+    joint = arrays.NpyFile(VIEWS)  # streamed in chunks, never loaded whole nor mapped
+    fitted = {key: arrays.NpyFile(JOINT / f"{key}.npy").read() for key in (
+        "joint_mean", "joint_components", "joint_scale", "joint_explained_variance_ratio")}
+    for key in ("joint_scale", "joint_explained_variance_ratio"):
+        if fitted[key].shape != joint.shape[1:]:
+            raise InputError(f"{JOINT / key}.npy: expected shape {joint.shape[1:]}, one value per column of "
+                             f"{VIEWS}, found {fitted[key].shape}: rerun the stage views (dvc repro)")
+    # views kept every direction the image-count cap allows, and no more than the views' width
+    dims = min(clustering.capped_dims(params, "dims", len(joint), "reduce"), joint.shape[1])
+    cut, info = clustering.leading_dims(fitted, dims)
+    with atomic_path(OUT / "components.npy") as tmp, \
+            arrays.NpyWriter(tmp, (len(joint), dims), "float32") as out:
+        for chunk in joint.chunks(clustering.CHUNK):
+            out.write(chunk[:, :dims])
     with atomic_dir(OUT / "pca") as tmp:
-        for key, value in fitted.items():
+        for key, value in cut.items():
             save_npy(tmp / f"{key}.npy", value)
     save_json("metrics/reduce.json", {"dims": info["dims"], "dims_requested": params["dims"],
                                       "explained_variance_percent": info["explained_variance_percent"]})
+    print(f"reduce: the first {dims} of {joint.shape[1]} joint directions, "
+          f"{info['explained_variance_percent']:.1f} % of the variance")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ The views, one row per image of the pool (pipeline.lib.pool): the autoencoder co
 descriptors (data/patches/descriptors.npy) and the self-trained models' scores
 (data/selftrain/features.npy). ``pca.views`` names the views used (all four by default; the
 seed report's method: ``[codes]``). Each is reduced to pca.<view>_dims, whitened
-(``pca.whiten``) and multiplied by its ``pca.weights`` entry (default 1), every PCA fitted on the
-whole pool. Writes data/views/components.npy
-(n + 2k, Σ dims) float32, data/views/pca/*.npy (the fitted PCAs as arrays, for pipeline.label)
-and metrics/views.json. `reduce` then joins them: a stage apart, so that `dvc exp run -S
-pca.dims=N` does not refit these PCAs (on hw7, 2.6 of reduce's 3.9 s).
+(``pca.whiten``) and multiplied by its ``pca.weights`` entry (default 1); then the results side
+by side get one more PCA, whitened too, to every direction `reduce` may keep (Σ dims, capped by
+``pca.min_images_per_dim``). Every PCA is fitted on the whole pool. Writes
+data/views/components.npy (n + 2k, joint dims) float32, the joint PCA's components, best first;
+data/views/pca/*.npy (the views' fitted PCAs as arrays, for pipeline.label);
+data/views/joint/*.npy (the joint PCA as arrays, with each direction's share of the variance);
+and metrics/views.json. `reduce` keeps the first pca.dims of them: it fits nothing, so `dvc exp
+run -S pca.dims=N` refits no PCA and imports no scikit-learn.
 
 Why whitening: it gives every kept direction unit variance, so k-means weighs the direction
 that tells the datasets apart like any other instead of drowning it in brightness and colour;
@@ -58,17 +61,24 @@ def main(argv: list[str]) -> None:
     # Read on demand, in chunks or whole; never memory-mapped.
     # The views left out are still computed upstream (dvc.yaml's deps stay fixed), just not read.
     views = {name: arrays.NpyFile(FILES[name]) for name in clustering.chosen_views(params)}
+    incremental = clustering.incremental_rule(params.get("incremental", "auto"))
+    log = lambda line: print(f"views: {line}")  # noqa: E731
     with clustering.one_thread():  # see there: threads stall on a shared machine
         joined, fitted, info = clustering.reduce_each(
             views, sizes(params, views), whiten=params["whiten"], seed=int(params["seed"]),
-            incremental=clustering.incremental_rule(params.get("incremental", "auto")),
-            weights=clustering.view_weights(params), log=lambda line: print(f"views: {line}"))
-    save_npy(OUT / "components.npy", joined)
+            incremental=incremental, weights=clustering.view_weights(params), log=log)
+        # every direction reduce may keep: pca.dims is capped by the same image-count rule
+        joint_dims = clustering.dims_for(joined.shape[1], len(joined), params.get("min_images_per_dim", 1))
+        components, joint, joint_info = clustering.reduce_joint(
+            joined, joint_dims, whiten=params["whiten"], seed=int(params["seed"]),
+            incremental=incremental(joined), log=log)
+    save_npy(OUT / "components.npy", components)
     # The fitted PCAs as plain .npy arrays (an .npz would carry the time it was written)
-    with atomic_dir(OUT / "pca") as tmp:
-        for key, value in fitted.items():
-            save_npy(tmp / f"{key}.npy", value)
-    save_json("metrics/views.json", {"dims": int(joined.shape[1]), "views": info})
+    for folder, arrays_of in (("pca", fitted), ("joint", joint)):
+        with atomic_dir(OUT / folder) as tmp:
+            for key, value in arrays_of.items():
+                save_npy(tmp / f"{key}.npy", value)
+    save_json("metrics/views.json", {"dims": int(joined.shape[1]), "views": info, "joint": joint_info})
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
         assert (repo / plot).read_bytes().startswith(b"\x89PNG")
     assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
 
-    # --- pca.dims reruns only the joint PCA and what follows: no training, no per-view PCA ------
+    # --- pca.dims reruns reduce (a cut of the joint PCA) and what follows: no training, no PCA --
     first_components = np.load(repo / "data/reduce/components.npy")
     run = dvc(repo, "exp", "run", "-S", "pca.dims=4").stdout
     for stage in (*UPSTREAM, "views"):

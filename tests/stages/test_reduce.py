@@ -83,9 +83,10 @@ def test_bad_cap_is_named(tmp_path):
 
 
 def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
-    """views then reduce (two processes, an .npy between them) write the components and the
-    fitted arrays that clustering.reduce_views gives in one call (selftrain's bootstrap), byte
-    for byte, and pca.dims reaches reduce only: views' params never name it."""
+    """views then reduce (two processes, an .npy between them) write the fitted arrays that
+    clustering.reduce_views gives in one call (selftrain's bootstrap), byte for byte, and its
+    components (to float32 rounding: views projects onto every joint direction at once, a
+    matrix product of another width); pca.dims reaches reduce only: views' params never name it."""
     from pipeline.lib import clustering
 
     weights = {"selftrain": 1.5, "hog": 0.5}
@@ -96,9 +97,63 @@ def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
         ("selftrain", "selftrain", "features"))}
     components, fitted, _ = clustering.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
                                                     5, whiten=True, seed=0, weights=weights, log=lambda line: None)
-    assert np.array_equal(np.load(tmp_path / "data/reduce/components.npy"), components)
+    written_components = np.load(tmp_path / "data/reduce/components.npy")
+    assert written_components.shape == components.shape == (300, 5)
+    np.testing.assert_allclose(written_components, components, rtol=1e-5, atol=1e-5)
+    assert np.array_equal(written_components, np.load(tmp_path / "data/views/components.npy")[:, :5])
     written = {p.stem: np.load(p) for folder in ("views", "reduce") for p in (tmp_path / "data" / folder / "pca").glob("*.npy")}
     assert written.keys() == fitted.keys() and all(np.array_equal(written[key], fitted[key]) for key in fitted)
     assert {p.stem for p in (tmp_path / "data/reduce/pca").glob("*.npy")} == {"joint_mean", "joint_components", "joint_scale"}
     dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert "pca.dims" not in dvc["views"]["params"] and "pca" in dvc["reduce"]["params"]
+
+
+def test_views_keeps_every_direction_reduce_may_ask_for_and_reduce_cuts(tmp_path):
+    """views fits the joint PCA to the views' width capped by the image count (here 300 / 10 =
+    30 of 12 + 12 + 12 + 2 = 38); reduce keeps the first pca.dims columns and the same cut of the
+    PCA, so pipeline.label's projection of the pool gives reduce's components."""
+    from pipeline.lib import clustering
+
+    result = run_reduce(tmp_path, 300, 12, {"dims": 7, "whiten": True, "min_images_per_dim": 10})
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "data/views/components.npy").shape == (300, 30)
+    metrics = json.loads((tmp_path / "metrics/views.json").read_text())
+    assert (metrics["dims"], metrics["joint"]["dims"]) == (38, 30)
+    ratio = np.load(tmp_path / "data/views/joint/joint_explained_variance_ratio.npy")
+    assert ratio.shape == (30,) and np.all(np.diff(ratio) <= 0)
+    reduced = json.loads((tmp_path / "metrics/reduce.json").read_text())
+    assert reduced["dims"] == 7 and reduced["explained_variance_percent"] == pytest.approx(100 * ratio[:7].sum())
+    components = np.load(tmp_path / "data/reduce/components.npy")
+    assert components.shape == (300, 7)
+    fitted = {p.stem: np.load(p) for folder in ("views/pca", "reduce/pca") for p in (tmp_path / "data" / folder).glob("*.npy")}
+    views = {name: np.load(tmp_path / "data" / folder / f"{file}.npy") for name, folder, file in (
+        ("codes", "embed", "codes"), ("hog", "hog", "descriptors"), ("patches", "patches", "descriptors"),
+        ("selftrain", "selftrain", "features"))}
+    np.testing.assert_allclose(clustering.project_views(fitted, views), components, rtol=1e-4, atol=1e-4)
+    assert np.allclose(components.std(axis=0, ddof=1), 1, atol=1e-4)  # whitened
+
+
+def test_reduce_rejects_a_joint_pca_of_another_width(tmp_path):
+    result = run_reduce(tmp_path, 60, 4, {"dims": 3, "whiten": True, "min_images_per_dim": 1})
+    assert result.returncode == 0, result.stderr
+    np.save(tmp_path / "data/views/joint/joint_scale.npy", np.ones(3))
+    again = run_stage(tmp_path, "reduce")
+    assert again.returncode == 2
+    assert "data/views/joint/joint_scale.npy: expected shape (14,)" in again.stderr and "found (3,)" in again.stderr
+
+
+def test_reduce_imports_neither_scikit_learn_nor_tensorflow(tmp_path):
+    """pca.dims experiments run reduce: it cuts, so it should not pay scikit-learn's second of
+    imports (nor, downstream of all learning, TensorFlow's)."""
+    result = run_reduce(tmp_path, 60, 4, {"dims": 3, "whiten": True, "min_images_per_dim": 1})
+    assert result.returncode == 0, result.stderr
+    probe = ("import atexit, runpy, sys\n"
+             "atexit.register(lambda: print('loaded:', sorted({m.split('.')[0] for m in sys.modules}"
+             " & {'sklearn', 'scipy', 'tensorflow', 'keras'})))\n"
+             "sys.argv = ['reduce']\n"
+             "runpy.run_module('pipeline.stages.reduce', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert "reduce: the first 3 of" in done.stdout
+    assert "loaded: []" in done.stdout
