@@ -225,7 +225,8 @@ on a sorted random sample (read_rows) and encodes by reading images.npy in chunk
 (pipeline.lib.arrays.iter_npy_chunks), writing codes the same way; hog and patches read the pool
 in chunks and write their descriptors the same way; views fits IncrementalPCA on each view and
 projects chunk by chunk (the views side by side are one array of the pool's rows, which it
-holds), and reduce fits IncrementalPCA on that array; cluster loads
+holds), then fits the joint IncrementalPCA on that array; reduce streams the first pca.dims
+columns of the joint components to its output in chunks; cluster loads
 only the components for the MiniBatchKMeans fit and predicts in chunks; plot reads only the
 visualization rows. selftrain does not stream: it reads the whole pool (images.npy) and fits its
 bootstrap PCAs on whole views, with no incremental option, so its memory grows with the pool.
