@@ -327,7 +327,7 @@ def ran_stages(output: str) -> list[str]:
     return re.findall(r"Running stage '([^']+)'", output)
 
 
-def set_options(assignment: str) -> list[str]:
+def variant_options(assignment: str) -> list[str]:
     """``"a=1 b=2"`` (assignments separated by spaces) as `dvc exp run` options: -S a=1 -S b=2."""
     return [arg for part in assignment.split() for arg in ("-S", part)]
 
@@ -339,7 +339,7 @@ def downstream_experiment(repo: Path, env: dict, assignment: str, *, monitor: bo
     by spaces, are each given their own -S."""
     reset_params(repo)
     clear_run_cache(repo)
-    result = dvc(repo, env, "exp", "run", *set_options(assignment), monitor=monitor, timeout=1800)
+    result = dvc(repo, env, "exp", "run", *variant_options(assignment), monitor=monitor, timeout=1800)
     result["ran"] = ran_stages(result["output"])
     learned = [stage for stage in result["ran"] if stage in LEARNING]
     if learned:

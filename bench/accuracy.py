@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -82,6 +83,24 @@ def measure(name: str, folder: Path, seed: int, overrides: dict, keep: bool) -> 
         return result
 
 
+def read_log(text: str) -> list[dict]:
+    """The results :func:`measure` printed, back from a run's output: one per data set and seed,
+    with its first run and its variants in the order they ran."""
+    results = []
+    for line in text.splitlines():
+        started = re.match(r"(.+), seed (\d+): dvc exp run ", line)
+        if started:
+            results.append({"name": started[1], "seed": int(started[2]), "first": None, "variants": []})
+        elif line.startswith("  defaults: "):
+            results[-1]["first"] = json.loads(line.removeprefix("  defaults: "))
+        elif line.startswith("  ") and ": {" in line and results:
+            results[-1]["variants"].append(json.loads(line[line.index(": {") + 2:]))
+    complete = [r for r in results if r["first"] is not None and len(r["variants"]) == len(VARIANTS)]
+    if len(complete) != len(results):
+        raise ValueError(f"the log holds {len(results) - len(complete)} unfinished run(s)")
+    return results
+
+
 def pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f} %"
 
@@ -130,7 +149,7 @@ def summary(results: list[dict], names: list[str]) -> str:
         runs = {name: [r["variants"][index] for r in by_name[name]] for name in names}
         reran = sorted({stage for name in names for run in runs[name] for stage in run["ran"]},
                        key=rp.STAGE_ORDER.index)
-        rows.append([f"{label}: `dvc exp run {' '.join(rp.set_options(assignment))}` (reran {', '.join(reran) or 'nothing'})",
+        rows.append([f"{label}: `dvc exp run {' '.join(rp.variant_options(assignment))}` (reran {', '.join(reran) or 'nothing'})",
                      *cells(runs)])
     return rp.table(head, rows)
 
@@ -157,6 +176,9 @@ def main() -> int:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="change the copy's params.yaml (e.g. embed.epochs=1); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the temporary repositories")
+    parser.add_argument("--from-log", type=Path, metavar="LOG",
+                        help="measure nothing: write the section from the output of an earlier run "
+                             "with the same --data, --seeds and --set (what it printed per seed)")
     args = parser.parse_args()
     folders = {name: rp.data_folder(name) for name in args.data}
     if any([rp.missing_competition(folder) for folder in folders.values()]):
@@ -164,8 +186,17 @@ def main() -> int:
     overrides = rp.parse_settings(args.settings)
     names = [rp.named(name) for name in args.data]
     note = rp.load_note()
-    results = [measure(label, folders[name], seed, overrides, args.keep)
-               for name, label in zip(args.data, names) for seed in args.seeds]
+    if args.from_log:
+        results = read_log(args.from_log.read_text(encoding="utf-8"))
+        expected = [(label, seed) for label in names for seed in args.seeds]
+        if [(r["name"], r["seed"]) for r in results] != expected:
+            print(f"error: {args.from_log}: expected the runs {expected}, found "
+                  f"{[(r['name'], r['seed']) for r in results]}", file=sys.stderr)
+            return 2
+        note += f" (Written from the log of that run, {args.from_log.name}: the figures are the ones it printed.)"
+    else:
+        results = [measure(label, folders[name], seed, overrides, args.keep)
+                   for name, label in zip(args.data, names) for seed in args.seeds]
     stage_walls = "\n".join(
         f"- {r['name']}, seed {r['seed']}: " + ", ".join(f"{stage} {wall:.0f} s" for stage, wall in
                                                         sorted(r["first"]["stage_walls"].items(),
