@@ -330,7 +330,9 @@ class TwoClusters:
         else:
             from sklearn.mixture import GaussianMixture
 
-            features = arrays.load(features, np.float32)
+            # float64: EM ran a third faster than on float32 (hw7, 20,000 × 256, one thread:
+            # 2.9–4.1 s against 4.2–6.0 s over three runs), for twice the memory of the copy
+            features = arrays.load(features, np.float64)
             model = GaussianMixture(n_components=2, covariance_type="full", n_init=1,
                                     reg_covar=1e-4, random_state=self.seed).fit(features)
             self.fitted = {"weights": model.weights_, "means": model.means_,
