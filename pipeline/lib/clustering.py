@@ -259,9 +259,10 @@ def leading_dims(fitted: dict, dims: int) -> tuple[dict, dict]:
     size and the share of variance kept (%)).
 
     A PCA's leading directions do not depend on how many are kept (the stage `views` fits every
-    direction `reduce` may ask for, with the exact covariance solver), so the first ``dims``
-    columns of its components are the PCA to ``dims``: `dvc exp run -S pca.dims=N` cuts, it
-    fits nothing and needs no scikit-learn."""
+    direction `reduce` may ask for, with the exact covariance solver; IncrementalPCA, for views
+    past 1 GiB, nearly so), so its first ``dims`` directions are the PCA to ``dims``, and the
+    first ``dims`` columns of its projection are that PCA's: `dvc exp run -S pca.dims=N` cuts,
+    it fits nothing and needs no scikit-learn."""
     if not 1 <= dims <= len(fitted["joint_scale"]):
         raise ValueError(f"dims {dims} out of 1…{len(fitted['joint_scale'])}")
     cut = {"joint_mean": fitted["joint_mean"], "joint_components": fitted["joint_components"][:dims],

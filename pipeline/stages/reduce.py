@@ -1,6 +1,6 @@
 """Stage `reduce`: the first pca.dims directions of the views' joint PCA.
 
-    python -m pipeline.stages.reduce         (params: pca.*, seed)
+    python -m pipeline.stages.reduce         (params: pca.*)
 
 Reads data/views/components.npy (n + 2k, joint dims) and data/views/joint/*.npy, the whitened
 PCA of the views side by side that the stage `views` fitted to every direction this stage may
