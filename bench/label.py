@@ -11,7 +11,7 @@ each form of the command:
     python -m pipeline.label <folder>/images <folder>/test_case.csv out.csv     (the course's form)
 
 (decode, the autoencoder, HOG, the patch dictionary, selftrain's bootstrap PCAs, linear models and
-CNNs, reduce's PCAs, the clusters; nothing is trained). Reports the median wall time, the peak RSS,
+CNNs, the views' and the joint PCAs, the clusters; nothing is trained). Reports the median wall time, the peak RSS,
 the visualization accuracy and the estimated pair accuracy the first form prints (a set the run
 never trained on tests how well the trained pipeline carries over), and whether the course's form
 labels every pair the same. Writes the ``label`` section of BENCHMARKS.md. Exit status 1 when a
@@ -94,7 +94,7 @@ in a throw-away git + DVC copy of the project, `dvc repro` with `data.dir: {rp.s
 repository's params ({first['wall']:.0f} s, training included), then {args.runs} runs per folder of each
 form of `python -m pipeline.label`, in that copy: decode, then what the run learned (the
 autoencoder, HOG, the patch dictionary, selftrain's bootstrap PCAs, linear models and CNNs,
-reduce's PCAs, the clusters); nothing is trained.{changed} Accuracy (the folder form prints it):
+the views' and the joint PCAs, the clusters); nothing is trained.{changed} Accuracy (the folder form prints it):
 the labelled folder's visualization images by the models trained on {rp.named(args.train)}, and the pair
 accuracy that implies for its test pairs. The course's form (images, test_case.csv, out.csv)
 has no visualization images: its labels are compared with the folder form's.
