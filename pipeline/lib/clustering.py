@@ -334,7 +334,12 @@ class TwoClusters:
             # float64: EM ran a third faster than on float32 (hw7, 20,000 × 256, one thread:
             # 2.9–4.1 s against 4.2–6.0 s over three runs), for twice the memory of the copy
             features = arrays.load(features, np.float64)
-            model = GaussianMixture(n_components=2, covariance_type="full", n_init=1,
+            # tol 1e-2, not scikit-learn's 1e-3: the bound it compares is the mean log-likelihood
+            # per image, hundreds in 256 dimensions, so 1e-2 is still a change of ~1e-5 of it.
+            # On the accuracy runs (hw7 and holdout, seeds 0–2) EM took 4–10 iterations
+            # instead of 7–16 (13–53 % less time) for the same accuracy: 97.86 against 97.83 %
+            # on hw7 (each run within ±0.22), identical on the holdout
+            model = GaussianMixture(n_components=2, covariance_type="full", n_init=1, tol=1e-2,
                                     reg_covar=1e-4, random_state=self.seed).fit(features)
             self.fitted = {"weights": model.weights_, "means": model.means_,
                            "precisions_cholesky": model.precisions_cholesky_}
