@@ -48,7 +48,6 @@ VARIANTS = [
 ]
 
 
-
 def metrics(repo: Path) -> dict:
     """The figures of the run in ``repo``'s workspace, from its metrics/*.json."""
     read = lambda stage: rp.metrics(repo, stage)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from pipeline.lib.clustering import dims_for
+from pipeline.stages.views import FILES as VIEW_FILES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +49,11 @@ def run_reduce(tmp_path, n, d, pca):
     result = run_stage(tmp_path, "reduce")
     result.stdout = views.stdout + result.stdout
     return result
+
+
+def read_views(tmp_path) -> dict:
+    """The four views run_reduce wrote, read back from where the stage views reads them."""
+    return {name: np.load(tmp_path / path) for name, path in VIEW_FILES.items()}
 
 
 def test_stage_caps_and_records_both_sizes(tmp_path):
@@ -92,9 +98,7 @@ def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
     weights = {"selftrain": 1.5, "hog": 0.5}
     result = run_reduce(tmp_path, 300, 12, {"dims": 5, "whiten": True, "min_images_per_dim": 1, "weights": weights})
     assert result.returncode == 0, result.stderr
-    views = {name: np.load(tmp_path / "data" / folder / f"{file}.npy") for name, folder, file in (
-        ("codes", "embed", "codes"), ("hog", "hog", "descriptors"), ("patches", "patches", "descriptors"),
-        ("selftrain", "selftrain", "features"))}
+    views = read_views(tmp_path)
     components, fitted, _ = clustering.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
                                                     5, whiten=True, seed=0, weights=weights, log=lambda line: None)
     written_components = np.load(tmp_path / "data/reduce/components.npy")
@@ -126,9 +130,7 @@ def test_views_keeps_every_direction_reduce_may_ask_for_and_reduce_cuts(tmp_path
     components = np.load(tmp_path / "data/reduce/components.npy")
     assert components.shape == (300, 7)
     fitted = {p.stem: np.load(p) for folder in ("views/pca", "reduce/pca") for p in (tmp_path / "data" / folder).glob("*.npy")}
-    views = {name: np.load(tmp_path / "data" / folder / f"{file}.npy") for name, folder, file in (
-        ("codes", "embed", "codes"), ("hog", "hog", "descriptors"), ("patches", "patches", "descriptors"),
-        ("selftrain", "selftrain", "features"))}
+    views = read_views(tmp_path)
     np.testing.assert_allclose(clustering.project_views(fitted, views), components, rtol=1e-4, atol=1e-4)
     assert np.allclose(components.std(axis=0, ddof=1), 1, atol=1e-4)  # whitened
 
