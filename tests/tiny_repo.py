@@ -34,7 +34,8 @@ TINY_PARAMS = {
     "patches": {"atoms": 16, "samples": 2000},
     "selftrain": {"code_dims": 8, "hog_dims": 8, "patch_dims": 8, "dims": 8, "epochs": 1, "filters": [8],
                   "min_images": 1},  # the demo's 400 images train CNNs here (not by default)
-    "pca": {"dims": 8, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "min_images_per_dim": 1},
+    "pca": {"dims": 8, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "min_images_per_dim": 1,
+            "min_images_per_joint_dim": 1},
 }
 
 _settings: dict[str, Path] = {}

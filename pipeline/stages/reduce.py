@@ -4,7 +4,7 @@
 
 Reads data/views/components.npy (n + 2k, joint dims) and data/views/joint/*.npy, the whitened
 PCA of the views side by side that the stage `views` fitted to every direction this stage may
-keep. Keeps the first ``pca.dims`` (capped by the image count and ``pca.min_images_per_dim``,
+keep. Keeps the first ``pca.dims`` (capped by the image count and ``pca.min_images_per_joint_dim``,
 the same rule views applied). Writes data/reduce/components.npy (n + 2k, dims) float32,
 data/reduce/pca/joint_*.npy (the PCA cut to dims, as arrays, for pipeline.label) and
 metrics/reduce.json. numpy only, streamed in chunks: it fits nothing (a PCA's leading

@@ -9,7 +9,7 @@ descriptors (data/patches/descriptors.npy) and the self-trained models' scores
 seed report's method: ``[codes]``). Each is reduced to pca.<view>_dims, whitened
 (``pca.whiten``) and multiplied by its ``pca.weights`` entry (default 1); then the results side
 by side get one more PCA, whitened too, to every direction `reduce` may keep (Σ dims, capped by
-``pca.min_images_per_dim``). Every PCA is fitted on the whole pool. Writes
+``pca.min_images_per_joint_dim``). Every PCA is fitted on the whole pool. Writes
 data/views/components.npy (n + 2k, joint dims) float32, the joint PCA's components, best first;
 data/views/pca/*.npy (the views' fitted PCAs as arrays, for pipeline.label);
 data/views/joint/*.npy (the joint PCA as arrays, with each direction's share of the variance);
@@ -68,7 +68,7 @@ def main(argv: list[str]) -> None:
             views, sizes(params, views), whiten=params["whiten"], seed=int(params["seed"]),
             incremental=incremental, weights=clustering.view_weights(params), log=log)
         # every direction reduce may keep: pca.dims is capped by the same image-count rule
-        joint_dims = clustering.dims_for(joined.shape[1], len(joined), params.get("min_images_per_dim", 1))
+        joint_dims = clustering.dims_for(joined.shape[1], len(joined), clustering.joint_per_dim(params))
         components, joint, joint_info = clustering.reduce_joint(
             joined, joint_dims, whiten=params["whiten"], seed=int(params["seed"]),
             incremental=incremental(joined), log=log)

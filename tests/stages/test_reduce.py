@@ -77,15 +77,30 @@ def test_the_repository_defaults_run_on_the_demo_size(tmp_path):
     defaults = yaml.safe_load((REPO / "params.yaml").read_text())["pca"]
     result = run_reduce(tmp_path, 400, 128, defaults)
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "metrics/reduce.json").read_text())["dims"] == 8  # 400 / 50 each
+    assert json.loads((tmp_path / "metrics/reduce.json").read_text())["dims"] == 5  # 400 / 75
     views = json.loads((tmp_path / "metrics/views.json").read_text())
-    assert views["views"]["hog"]["dims"] == 8 and views["dims"] == 8 + 8 + 8 + 1
+    assert views["views"]["hog"]["dims"] == 8 and views["dims"] == 8 + 8 + 8 + 1  # 400 / 50 each
+    assert views["joint"]["dims"] == 5
 
 
-def test_bad_cap_is_named(tmp_path):
-    result = run_reduce(tmp_path, 200, 16, {"dims": 4, "whiten": True, "min_images_per_dim": 0})
+def test_the_joint_cap_has_its_own_rule(tmp_path):
+    """pca.min_images_per_joint_dim caps the joint PCA (views fits no more, reduce keeps no more)
+    and leaves each view's size to pca.min_images_per_dim."""
+    result = run_reduce(tmp_path, 300, 16, {"dims": 12, "whiten": True, "min_images_per_dim": 30,
+                                            "min_images_per_joint_dim": 100})
+    assert result.returncode == 0, result.stderr
+    assert "pca.dims 12 capped to 3: the image count and pca.min_images_per_joint_dim 100" in result.stdout
+    views = json.loads((tmp_path / "metrics/views.json").read_text())
+    assert views["views"]["hog"]["dims"] == 10 and views["joint"]["dims"] == 3
+    assert np.load(tmp_path / "data/views/components.npy").shape == (300, 3)
+    assert np.load(tmp_path / "data/reduce/components.npy").shape == (300, 3)
+
+
+@pytest.mark.parametrize("key", ["min_images_per_dim", "min_images_per_joint_dim"])
+def test_bad_cap_is_named(tmp_path, key):
+    result = run_reduce(tmp_path, 200, 16, {"dims": 4, "whiten": True, "min_images_per_dim": 1, key: 0})
     assert result.returncode == 2
-    assert "pca.min_images_per_dim" in result.stderr and "found 0" in result.stderr
+    assert f"pca.{key}: expected a positive integer" in result.stderr and "found 0" in result.stderr
 
 
 def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
