@@ -15,6 +15,8 @@ PIPELINE_TEST_BLOCK_FIT=<marker file>
     After PIPELINE_TEST_BLOCK_SECONDS (default 300) without a signal the process exits with
     status 97, so a broken test fails instead of hanging.
 
+    Each Python process then writes its threads' stacks to ``<marker>.<pid>.stacks`` on SIGUSR1.
+
 PIPELINE_TEST_ENOSPC=<glob>
     Every write to a file whose name matches the glob (e.g. ``.codes.npy.*``, the temporary file
     pipeline.lib.atomic writes ``codes.npy`` to) fails with OSError(ENOSPC), as on a full disk.
@@ -151,5 +153,14 @@ def _open(file, mode="r", *args, **kwargs):
 
 if _MARKER:
     sys.meta_path[:0] = [_PatchOnImport("keras", _patch_keras), _PatchOnImport("sklearn.cluster", _patch_sklearn_cluster)]
+    # SIGUSR1 writes every thread's Python stack to <marker>.<pid>.stacks: a test whose process
+    # outlives the signal it sent shows where each process of the group waits
+    import faulthandler
+    import signal
+
+    _stacks = _real_open(f"{_MARKER}.{os.getpid()}.stacks", "w")  # noqa: SIM115 (open for the process's life)
+    _stacks.write(" ".join(sys.argv) + "\n")
+    _stacks.flush()
+    faulthandler.register(signal.SIGUSR1, file=_stacks, all_threads=True)
 if _FULL:
     builtins.open = io.open = _open

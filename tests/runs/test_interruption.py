@@ -13,6 +13,8 @@ marker file; the test waits for the marker, then signals (no sleeps, no race wit
 from __future__ import annotations
 
 import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,16 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob(".*") if p.name != ".gitignore")
 
 
+def stacks(run: Background, marker: Path) -> str:
+    """The group's processes and every Python thread's stack in each (the hook's SIGUSR1 dump)."""
+    listing = subprocess.run(["ps", "-o", "pid,stat,wchan:24,cmd", "-g", str(run.process.pid)],
+                             capture_output=True, text=True).stdout
+    run.signal_group(signal.SIGUSR1)
+    time.sleep(2)
+    dumps = [path.read_text(errors="replace") for path in sorted(marker.parent.glob(f"{marker.name}.*.stacks"))]
+    return listing + "\n".join(dumps)
+
+
 def interrupt_training(repo: Path, signum: int, marker: Path, *args: str) -> str:
     """Start `dvc ARGS` (default: repro) with training blocked after epoch 1, send ``signum`` to
     its process group once the block is reached; return the output. The marker names the stage."""
@@ -45,7 +57,12 @@ def interrupt_training(repo: Path, signum: int, marker: Path, *args: str) -> str
         reached = run.wait_until(marker.exists, timeout=MARKER_TIMEOUT)
         assert reached, f"no stage reached the end of a training epoch:\n{run.output[-3000:]}"
         run.signal_group(signum)
-        code = run.finish(timeout=60)
+        try:
+            code = run.process.wait(60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"dvc still running 60 s after signal {signum}:\n{stacks(run, marker)}\n"
+                        f"{run.output[-3000:]}")
+        run.reader.join(10)
     finally:
         run.kill()
     assert code != 0, f"dvc exited 0 despite signal {signum}:\n{run.output[-3000:]}"
