@@ -39,8 +39,15 @@ def leftovers(folder: Path) -> list[str]:
 
 def stacks(run: Background, marker: Path) -> str:
     """The group's processes and every Python thread's stack in each (the hook's SIGUSR1 dump)."""
-    listing = subprocess.run(["ps", "-o", "pid,stat,wchan:24,cmd", "-g", str(run.process.pid)],
+    listing = subprocess.run(["ps", "-o", "pid,pgid,sid,stat,wchan:24,cmd", "-g", str(run.process.pid)],
                              capture_output=True, text=True).stdout
+    for pid in [line.split()[0] for line in listing.splitlines()[1:]]:
+        try:  # which signals each process blocks, ignores, catches and has pending (hex masks)
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            listing += f"{pid}: " + " ".join(line.replace("\t", "") for line in status
+                                             if line.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"))) + "\n"
+        except OSError:
+            pass
     run.signal_group(signal.SIGUSR1)
     time.sleep(2)
     dumps = [path.read_text(errors="replace") for path in sorted(marker.parent.glob(f"{marker.name}.*.stacks"))]
