@@ -3,7 +3,6 @@ point turns it into one line on stderr."""
 
 from __future__ import annotations
 
-import atexit
 import errno
 import os
 import re
@@ -54,16 +53,6 @@ def _escape(char: str) -> str:
     return repr(char)[1:-1]
 
 
-_EXIT_HANDLERS: list[Callable[[], None]] = []
-
-
-def at_exit(function: Callable[[], None]) -> None:
-    """Run ``function`` when the process ends: at a normal exit (atexit), and on Ctrl-C, which
-    :func:`main_guard` ends with os._exit, where atexit runs nothing."""
-    _EXIT_HANDLERS.append(function)
-    atexit.register(function)
-
-
 def main_guard(main: Callable[[list[str]], None]) -> None:
     """Run ``main(sys.argv[1:])``; a user's mistake becomes one line on stderr and exit status 2.
 
@@ -71,9 +60,7 @@ def main_guard(main: Callable[[list[str]], None]) -> None:
     A full disk is one line and exit status 1: ``error: <file>: expected free disk space to write
     it, found the disk full …`` (:func:`pipeline.lib.atomic.atomic_path` names the output it was
     writing and removes the partial file). Every message goes through :func:`printable`, so no
-    control character from the input reaches the terminal. Ctrl-C is one line and exit status
-    130, at once: os._exit after flushing stdout and stderr and running the :func:`at_exit`
-    handlers.
+    control character from the input reaches the terminal.
     """
     try:
         main(sys.argv[1:])
@@ -94,14 +81,5 @@ def main_guard(main: Callable[[list[str]], None]) -> None:
               f"and run dvc repro again", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        # The `with atomic_*` blocks removed their partial outputs on the way up. Exit at once,
-        # not through sys.exit: interpreter shut-down joins every non-daemon thread a library
-        # left running and destroys TensorFlow's thread pools, and one that never ends holds the
-        # stage, and `dvc repro` waiting on it, open after Ctrl-C (test_interruption found `dvc
-        # repro` still running 60 s after SIGINT twice, both times in a whole suite's run).
         print("interrupted: no output of this stage was written", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        for function in reversed(_EXIT_HANDLERS):  # as atexit would: the stderr filter's drain
-            function()
-        os._exit(130)
+        sys.exit(130)

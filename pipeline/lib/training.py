@@ -7,12 +7,11 @@ the bar is kept; elsewhere Keras prints one line per epoch (``verbose=2``).
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import sys
 import threading
-
-from pipeline.lib.errors import at_exit
 
 
 def keras_verbosity(stream=None) -> int:
@@ -80,4 +79,4 @@ def quiet_tensorflow() -> None:
         os.dup2(real, 2)  # closes the pipe's last write end: the thread reads to the end
         thread.join(timeout=5)
 
-    at_exit(drain)  # also on Ctrl-C, which skips atexit (errors.main_guard)
+    atexit.register(drain)

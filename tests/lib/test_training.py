@@ -74,34 +74,6 @@ def test_stderr_filter_drops_only_the_known_notices():
                              b"error: the last line, written at exit\n")
 
 
-CTRL_C = r"""
-import os, sys, threading, time
-sys.path.insert(0, {repo!r})
-from pipeline.lib.errors import main_guard
-from pipeline.lib.training import quiet_tensorflow
-
-def main(argv):
-    quiet_tensorflow()
-    # what a library may leave behind: sys.exit would join this thread, and wait an hour
-    threading.Thread(target=time.sleep, args=(3600,), daemon=False).start()
-    print("half way")  # a pipe: block-buffered, so it must be flushed before the exit
-    os.write(2, b"I0000 00:00:1.0   1 port.cc:153] oneDNN custom operations are on.\n")
-    raise KeyboardInterrupt
-
-main_guard(main)
-"""
-
-
-def test_ctrl_c_exits_at_once_through_the_stderr_filter():
-    """Ctrl-C in a stage that filters stderr: exit 130 at once, though a non-daemon thread never
-    ends, and the stage's last line still passes the filter to the real stderr."""
-    result = subprocess.run([sys.executable, "-c", CTRL_C.format(repo=str(REPO))], capture_output=True,
-                            env={**os.environ, "PIPELINE_TF_NOTICES": ""}, timeout=60)
-    assert result.returncode == 130
-    assert result.stdout == b"half way\n"
-    assert result.stderr == b"interrupted: no output of this stage was written\n"
-
-
 def test_pool_rows_split_and_truth(tmp_path):
     rows = Rows(competition=6, visualization=4)
     (tmp_path / "rows.json").write_text(json.dumps(rows.as_json()))
