@@ -182,6 +182,10 @@ def clone(repo: Path, dest: Path) -> Path:
     return dest
 
 
+SIGINT_AS_A_TERMINAL = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                        "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 class Background:
     """`dvc ARGS` in its own process group, its output collected by a thread.
 
@@ -189,7 +193,11 @@ class Background:
 
     def __init__(self, repo: Path, *args: str, extra_path: str | os.PathLike | None = None,
                  extra_env: dict[str, str] | None = None):
-        self.process = subprocess.Popen([str(BIN / "dvc"), *args], cwd=repo,
+        # `dvc ARGS` through a one-line exec that sets SIGINT back to its default: a test run
+        # started in the background by a non-interactive shell (`nohup make test &`) ignores
+        # SIGINT, an ignored signal stays ignored across fork and exec, and dvc and its stages
+        # would then sit through the Ctrl-C a test sends them (test_interruption did, 60 s).
+        self.process = subprocess.Popen([sys.executable, "-c", SIGINT_AS_A_TERMINAL, str(BIN / "dvc"), *args], cwd=repo,
                                         env=environment(extra_path=extra_path, extra_env=extra_env),
                                         text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         start_new_session=True)
