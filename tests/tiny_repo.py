@@ -233,11 +233,10 @@ class Background:
         os.killpg(self.process.pid, signum)
 
     def finish(self, timeout: float = 60) -> int:
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise
+        """dvc's exit status once it ends and its output is read; subprocess.TimeoutExpired after
+        ``timeout`` seconds, the group left running so the caller can see where it waits (then
+        :meth:`kill` it)."""
+        code = self.process.wait(timeout)
         self.reader.join(10)
         return code
 

@@ -65,11 +65,10 @@ def interrupt_training(repo: Path, signum: int, marker: Path, *args: str) -> str
         assert reached, f"no stage reached the end of a training epoch:\n{run.output[-3000:]}"
         run.signal_group(signum)
         try:
-            code = run.process.wait(60)
+            code = run.finish(timeout=60)
         except subprocess.TimeoutExpired:
             pytest.fail(f"dvc still running 60 s after signal {signum}:\n{stacks(run, marker)}\n"
                         f"{run.output[-3000:]}")
-        run.reader.join(10)
     finally:
         run.kill()
     assert code != 0, f"dvc exited 0 despite signal {signum}:\n{run.output[-3000:]}"
