@@ -28,7 +28,7 @@ class AutoencoderConfig:
 
     filters: tuple[int, ...] = (32, 64, 128)  # one stride-2 conv block per entry: 32→16→8→4
     code_size: int = 128  # width of the dense bottleneck: the latent code
-    epochs: int = 15
+    epochs: int = 8
     batch_size: int = 128
     learning_rate: float = 1e-3
     flip: bool = True  # augment with horizontal flips (input and target flipped together)

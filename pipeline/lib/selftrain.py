@@ -52,7 +52,7 @@ class SelfTrainConfig:
     folds: int = 2          # cross-fitting: parts of the pool, each scored by models that never saw it
     linear_c: float = 0.01  # inverse L2 strength of the logistic regression
     filters: tuple[int, ...] = (32, 64, 128)  # the CNN: one 3×3 conv + max-pool block per entry
-    epochs: int = 10
+    epochs: int = 6
     batch_size: int = 128
     learning_rate: float = 0.003
     train_samples: int | None = None  # each CNN trains on at most this many images (None: all)
