@@ -23,6 +23,7 @@ from keras import layers  # noqa: E402
 
 from pipeline.lib import vae  # noqa: E402 (also registers the VAE's layers for keras.models.load_model)
 from pipeline.lib.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
+from pipeline.lib.training import without_autotune  # noqa: E402
 
 CODE_LAYERS = ("code", "z_mean")  # the layer whose output is the code: conv_ae, vae
 
@@ -94,7 +95,8 @@ def loss_description(config: AutoencoderConfig) -> str:
 
 
 def training_dataset(images: np.ndarray, config: AutoencoderConfig, seed: int) -> tf.data.Dataset:
-    """(input, target) batches of float32 images in [0, 1]; flips apply to both alike."""
+    """(input, target) batches of float32 images in [0, 1]; flips apply to both alike.
+    Autotuning off: see :func:`pipeline.lib.training.without_autotune`."""
     data = tf.data.Dataset.from_tensor_slices(images)
     data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(config.batch_size)
@@ -105,7 +107,7 @@ def training_dataset(images: np.ndarray, config: AutoencoderConfig, seed: int) -
             batch = tf.image.random_flip_left_right(batch, seed=seed)
         return batch, batch
 
-    return data.map(to_pair).prefetch(2)
+    return without_autotune(data.map(to_pair).prefetch(2))
 
 
 def layer_table(model: keras.Model) -> list[dict]:

@@ -177,6 +177,24 @@ def _pixels(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, dtype=np.float32) / 255.0
 
 
+def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int):
+    """(pixels, pseudo-label) batches for ``model.fit``: float32 images in [0, 1] and float32
+    labels, reshuffled with ``seed`` every epoch.
+
+    ``images`` (n, 32, 32, 3) uint8 stay uint8 until a batch is drawn (a quarter of the memory of
+    float pixels). Built here rather than by Keras from NumPy arrays so that autotuning is off:
+    Keras's pipeline stalled up to 10 s at the end of each epoch (see
+    :func:`pipeline.lib.training.without_autotune`).
+    """
+    import tensorflow as tf
+
+    from pipeline.lib.training import without_autotune
+
+    data = tf.data.Dataset.from_tensor_slices((np.asarray(images, np.uint8), np.asarray(labels, np.float32)))
+    data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    return without_autotune(data.map(lambda batch, target: (tf.cast(batch, tf.float32) / 255.0, target)).prefetch(2))
+
+
 def cnn_logits(model, images, batch_size: int = 1024) -> np.ndarray:
     """A classifier's logits for (n, 32, 32, 3) uint8 ``images`` (array or chunks' source): (n,)."""
     return np.concatenate([model.predict(_pixels(chunk), batch_size=batch_size, verbose=0)[:, 0]
@@ -201,8 +219,9 @@ def cnn_scores(images: np.ndarray, labels: np.ndarray, folds: np.ndarray, config
         print(f"selftrain: CNN {part + 1}/{int(folds.max()) + 1}: learning {len(train)} images' pseudo-labels, "
               f"{config.epochs} epochs", file=sys.stderr, flush=True)
         model = build_classifier(config, len(train))
-        model.fit(_pixels(images[train]), labels[train].astype(np.float32), batch_size=config.batch_size,
-                  epochs=config.epochs, shuffle=True, verbose=verbose, callbacks=callbacks(part))
+        # shuffle=False: the dataset shuffles itself, with the seed, every epoch
+        model.fit(training_dataset(images[train], labels[train], config.batch_size, seed), epochs=config.epochs,
+                  shuffle=False, verbose=verbose, callbacks=callbacks(part))
         held_out = np.flatnonzero(folds == part)
         scores[held_out] = cnn_logits(model, images[held_out])
         models.append(model)

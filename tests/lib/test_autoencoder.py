@@ -97,6 +97,12 @@ def test_training_dataset_pairs_input_with_itself():
         np.testing.assert_array_equal(x, y)  # a flip applies to input and target alike
 
 
+def test_training_dataset_does_not_autotune():
+    # tf.data's autotuning thread made Keras wait up to 10 s at each epoch's end (training.py)
+    config = AutoencoderConfig(filters=(4,), code_size=4, batch_size=4)
+    assert ae.training_dataset(images(10), config, seed=0).options().autotune.enabled is False
+
+
 def test_same_seed_same_weights_different_seed_different():
     def weights(seed):
         autoencoder, _ = fresh(seed=seed)

@@ -100,3 +100,24 @@ def test_cnn_learns_the_pseudo_labels_out_of_fold():
     assert np.mean((scores[:12] > 0) == kind[:12]) >= 0.75  # most wrong pseudo-labels corrected
     mean = np.mean([selftrain.cnn_logits(model, images[:10]) for model in models], axis=0)
     assert mean.shape == (10,) and np.isfinite(mean).all()
+
+
+def test_cnn_training_dataset_pairs_pixels_with_labels_and_reshuffles():
+    images = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 32, 32, 3), np.uint8)
+    labels = np.arange(10) % 2
+    data = selftrain.training_dataset(images, labels, batch_size=4, seed=3)
+    # tf.data's autotuning thread made Keras wait up to 10 s at each epoch's end (training.py)
+    assert data.options().autotune.enabled is False
+    epochs = [[(x.numpy(), y.numpy()) for x, y in data] for _ in range(2)]
+    for batches in epochs:
+        assert [len(x) for x, _ in batches] == [4, 4, 2]
+        x = np.concatenate([x for x, _ in batches])
+        y = np.concatenate([y for _, y in batches])
+        assert x.dtype == np.float32 and y.dtype == np.float32
+        index = np.rint(x[:, 0, 0, 0] * 255).astype(int)
+        assert sorted(index) == list(range(10))  # every image once an epoch, pixels / 255
+        np.testing.assert_array_equal(y, labels[index])  # each with its own label
+    order = [np.concatenate([np.rint(x[:, 0, 0, 0] * 255) for x, _ in batches]) for batches in epochs]
+    assert not np.array_equal(order[0], order[1])  # a new order every epoch
+    again = [np.rint(x.numpy()[:, 0, 0, 0] * 255) for x, _ in selftrain.training_dataset(images, labels, 4, seed=3)]
+    np.testing.assert_array_equal(np.concatenate(again), order[0])  # from the seed
