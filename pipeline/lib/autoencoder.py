@@ -23,7 +23,7 @@ from keras import layers  # noqa: E402
 
 from pipeline.lib import vae  # noqa: E402 (also registers the VAE's layers for keras.models.load_model)
 from pipeline.lib.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
-from pipeline.lib.training import without_autotune  # noqa: E402
+from pipeline.lib.training import predict_batches, without_autotune  # noqa: E402
 
 CODE_LAYERS = ("code", "z_mean")  # the layer whose output is the code: conv_ae, vae
 
@@ -138,8 +138,7 @@ def encode(encoder: keras.Model, images, out, *, batch_size: int = 1024,
 
     def codes_of(pixels):
         batch = np.asarray(pixels, dtype=np.float32) / 255.0
-        return encoder.predict_on_batch(batch) if len(batch) <= batch_size \
-            else encoder.predict(batch, batch_size=batch_size, verbose=0)
+        return predict_batches(encoder, batch, batch_size)
 
     return map_chunks(codes_of, images, out, chunk=8192, label=label, done_as="images encoded",
                       progress=progress)

