@@ -183,7 +183,7 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, se
 
     ``images`` (n, 32, 32, 3) uint8 stay uint8 until a batch is drawn (a quarter of the memory of
     float pixels). Built here rather than by Keras from NumPy arrays so that autotuning is off:
-    Keras's pipeline stalled up to 10 s at the end of each epoch (see
+    Keras's pipeline stalled up to 10 s at the end of most epochs (see
     :func:`pipeline.lib.training.without_autotune`).
     """
     import tensorflow as tf
