@@ -23,7 +23,7 @@ from keras import layers  # noqa: E402
 
 from pipeline.lib import vae  # noqa: E402 (also registers the VAE's layers for keras.models.load_model)
 from pipeline.lib.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
-from pipeline.lib.training import predict_batches, without_autotune  # noqa: E402
+from pipeline.lib.training import predict_batches, shuffled_batches  # noqa: E402
 
 CODE_LAYERS = ("code", "z_mean")  # the layer whose output is the code: conv_ae, vae
 
@@ -96,10 +96,7 @@ def loss_description(config: AutoencoderConfig) -> str:
 
 def training_dataset(images: np.ndarray, config: AutoencoderConfig, seed: int) -> tf.data.Dataset:
     """(input, target) batches of float32 images in [0, 1]; flips apply to both alike.
-    Autotuning off: see :func:`pipeline.lib.training.without_autotune`."""
-    data = tf.data.Dataset.from_tensor_slices(images)
-    data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    data = data.batch(config.batch_size)
+    The pipeline, autotuning off: :func:`pipeline.lib.training.shuffled_batches`."""
 
     def to_pair(batch):
         batch = tf.cast(batch, tf.float32) / 255.0
@@ -107,7 +104,7 @@ def training_dataset(images: np.ndarray, config: AutoencoderConfig, seed: int) -
             batch = tf.image.random_flip_left_right(batch, seed=seed)
         return batch, batch
 
-    return without_autotune(data.map(to_pair).prefetch(2))
+    return shuffled_batches(images, config.batch_size, seed, to_pair)
 
 
 def layer_table(model: keras.Model) -> list[dict]:

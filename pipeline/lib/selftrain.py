@@ -37,6 +37,7 @@ import numpy as np
 from pipeline.lib import arrays, clustering
 from pipeline.lib import params as checks
 from pipeline.lib.errors import InputError
+from pipeline.lib.training import predict_batches, shuffled_batches
 
 SECTION = "selftrain"
 
@@ -182,23 +183,17 @@ def training_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, se
     labels, reshuffled with ``seed`` every epoch.
 
     ``images`` (n, 32, 32, 3) uint8 stay uint8 until a batch is drawn (a quarter of the memory of
-    float pixels). Built here rather than by Keras from NumPy arrays so that autotuning is off:
-    Keras's pipeline stalled up to 10 s at the end of most epochs (see
-    :func:`pipeline.lib.training.without_autotune`).
+    float pixels). Built by :func:`pipeline.lib.training.shuffled_batches` rather than by Keras
+    from NumPy arrays: Keras's pipeline autotunes, and stalled up to 10 s at the end of most epochs.
     """
     import tensorflow as tf
 
-    from pipeline.lib.training import without_autotune
-
-    data = tf.data.Dataset.from_tensor_slices((np.asarray(images, np.uint8), np.asarray(labels, np.float32)))
-    data = data.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
-    return without_autotune(data.map(lambda batch, target: (tf.cast(batch, tf.float32) / 255.0, target)).prefetch(2))
+    return shuffled_batches((np.asarray(images, np.uint8), np.asarray(labels, np.float32)), batch_size, seed,
+                            lambda batch, target: (tf.cast(batch, tf.float32) / 255.0, target))
 
 
 def cnn_logits(model, images, batch_size: int = 1024) -> np.ndarray:
     """A classifier's logits for (n, 32, 32, 3) uint8 ``images`` (array or chunks' source): (n,)."""
-    from pipeline.lib.training import predict_batches
-
     return np.concatenate([predict_batches(model, _pixels(chunk), batch_size)[:, 0]
                            for chunk in arrays.iter_chunks(images, 8192)] or [np.zeros(0)]).astype(np.float32)
 

@@ -14,6 +14,8 @@ import re
 import sys
 import threading
 
+import numpy as np
+
 
 def keras_verbosity(stream=None) -> int:
     """1 (a live progress bar) when ``stream`` (default stdout, where Keras writes) is a
@@ -39,32 +41,36 @@ _LOG_START = re.compile(rb"^(WARNING: All log|[IWE]\d{4} |To enable the)")  # li
 _installed: list = []
 
 
-def without_autotune(dataset):
-    """``dataset`` (a ``tf.data.Dataset``) with tf.data's autotuning off.
+def shuffled_batches(tensors, batch_size: int, seed: int, prepare):
+    """The input pipeline of every model we train, for ``model.fit``: the rows of ``tensors``
+    (an array, or a tuple of arrays of one length) reshuffled with ``seed`` every epoch, in
+    batches of ``batch_size``, each batch passed through ``prepare`` (TensorFlow ops: batch →
+    the model's inputs and targets), one batch prefetched ahead.
 
-    With it on (tf.data's default, and what Keras builds for NumPy inputs), each iterator starts
-    a thread that re-tunes the pipeline every period, the period doubling up to 10 s; destroying
-    the iterator waits for that thread's current period to end, and Keras destroys one at the
-    end of every epoch. TensorFlow 2.21 on 2 cores: the autoencoder's training sat idle ~9 s
-    after most epochs (4 epochs: 74.8 s with autotuning, 46.5 s without, the same losses).
-    Our pipelines are fixed (a shuffle, a batch, one map, a prefetch of 2): nothing to tune.
+    tf.data's autotuning is off. With it on (tf.data's default, and what Keras builds from NumPy
+    arrays), each iterator starts a thread that re-tunes the pipeline every period, the period
+    doubling up to 10 s; destroying the iterator waits for that thread's current period to end,
+    and Keras destroys one at the end of every epoch. TensorFlow 2.21 on 2 cores: the
+    autoencoder's training sat idle ~9 s after most epochs (4 epochs: 74.8 s with autotuning,
+    46.5 s without, the same losses). This pipeline is fixed: nothing to tune.
     """
     import tensorflow as tf
 
+    rows = len(tensors[0]) if isinstance(tensors, tuple) else len(tensors)
+    data = tf.data.Dataset.from_tensor_slices(tensors)
+    data = data.shuffle(rows, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
     options = tf.data.Options()
     options.autotune.enabled = False
-    return dataset.with_options(options)
+    return data.map(prepare).prefetch(2).with_options(options)
 
 
-def predict_batches(model, pixels, batch_size: int):
+def predict_batches(model, pixels, batch_size: int) -> np.ndarray:
     """``model``'s outputs for ``pixels`` (n ≥ 1, …), ``batch_size`` rows a call, as one NumPy array.
 
     Keras's ``predict`` builds a tf.data pipeline with autotuning on for every call, and waits
-    for its tuning thread at the end (see :func:`without_autotune`): 1.37–1.69 s for the CNN's
+    for its tuning thread at the end (see :func:`shuffled_batches`): 1.37–1.69 s for the CNN's
     10,000 images in chunks of 8,192, against 1.21–1.29 s batch by batch, the same numbers.
     """
-    import numpy as np
-
     return np.concatenate([np.asarray(model.predict_on_batch(pixels[start:start + batch_size]))
                            for start in range(0, len(pixels), batch_size)])
 
