@@ -41,6 +41,7 @@ PICTURES = {  # key (as the template names it) → (file, stage)
     "eigenfaces": ("plots/eigenfaces/eigenfaces.png", "eigenfaces"),
     "face_reconstructions": ("plots/eigenfaces/reconstructions.png", "eigenfaces"),
     "visualization_2d": ("plots/visualization_2d.png", "plot"),
+    "mistakes": ("plots/mistakes.png", "plot"),
     "reconstructions": ("plots/reconstructions.png", "plot_training"),
     "training_loss": ("plots/training_loss.png", "plot_training"),
 }

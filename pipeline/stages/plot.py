@@ -3,8 +3,11 @@
     python -m pipeline.stages.plot           (params: plot.projection, seed)
 
 Reads data/reduce/components.npy, data/cluster/labels.npy and data/prepared/rows.json (only the
-visualization rows are drawn). Writes, for the report, plots/visualization_2d.png (the images
-in 2-D by plot.projection, coloured by dataset and by cluster); and, for `dvc plots show` /
+visualization rows are drawn), and from data/prepared/images.npy the visualization images in the
+wrong cluster. Writes, for the report, plots/visualization_2d.png (the images in 2-D by
+plot.projection, coloured by dataset and by cluster) and plots/mistakes.png (the images in the
+other dataset's cluster, at most drawing.MISTAKES_SHOWN (36) of each dataset, titled with their row of
+visualization.npy); and, for `dvc plots show` /
 `dvc plots diff` (declared in dvc.yaml), plots/projection.csv (x, y, dataset, cluster per
 image: DVC's scatter template, so two experiments' pictures overlay) and plots/confusion.csv
 (dataset, cluster per image: DVC's confusion template). The autoencoder's pictures depend only
@@ -48,10 +51,17 @@ def main(argv: list[str]) -> None:
     xy = projection.project_2d(components, method, int(params["seed"]), clusters=predicted)
     save_figure(OUT / "visualization_2d.png",
                 drawing.projection_figure(xy, known, predicted, visualization_accuracy(predicted), method))
+    chosen = drawing.chosen_mistakes(known, predicted)
+    # only the images shown are read: a few rows of images.npy, whatever the pool's size
+    shown = {dataset: read_rows("data/prepared/images.npy", visualization[indices])
+             for dataset, (indices, _) in chosen.items()}
+    save_figure(OUT / "mistakes.png", drawing.mistakes_figure(shown, chosen))
     save_csv(OUT / "projection.csv", pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "dataset": DATASETS[known],
                                                   "cluster": predicted.astype(int)}))
     save_csv(OUT / "confusion.csv", pd.DataFrame({"dataset": DATASETS[known], "cluster": predicted.astype(int)}))
-    print(f"plot: wrote {OUT}/visualization_2d.png ({method} projection), projection.csv, confusion.csv")
+    print(f"plot: wrote {OUT}/visualization_2d.png ({method} projection), mistakes.png "
+          f"({int((known != predicted).sum())} images in the other dataset's cluster), "
+          "projection.csv, confusion.csv")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ PNGS = {  # path → (width, height): each a different size, to check the sizes 
     "plots/eigenfaces/eigenfaces.png": (120, 30),
     "plots/eigenfaces/reconstructions.png": (60, 44),
     "plots/visualization_2d.png": (90, 40),
+    "plots/mistakes.png": (70, 24),
     "plots/reconstructions.png": (64, 16),
     "plots/training_loss.png": (48, 32),
 }
