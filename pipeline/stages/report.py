@@ -1,6 +1,7 @@
 """Stage `report`: the homework report, regenerated from this run's metrics, params and plots.
 
-    python -m pipeline.stages.report  (params: seed, data.dir, embed, hog, patches, selftrain, pca, cluster, plot, eigenfaces)
+    python -m pipeline.stages.report
+        (params: seed, data.dir, embed, hog, patches, selftrain, pca, cluster, plot, eigenfaces)
 
 Writes reports/report.md (for GitHub: pictures linked as ../plots/…) and reports/report.html (that
 Markdown rendered as one self-contained page: pictures embedded, opens offline, prints on A4).

@@ -8,6 +8,8 @@ import pytest
 
 from pipeline.lib import drawing
 
+HEIGHT, WIDTH = 8, 12  # not square: a layout that swapped the two would show
+
 
 def labels_with_mistakes(a_wrong: list[int], b_wrong: list[int], half: int = 50) -> tuple[np.ndarray, ...]:
     """(truth, predicted) of 2·half visualization images, with the given indices in the wrong cluster."""
@@ -18,9 +20,10 @@ def labels_with_mistakes(a_wrong: list[int], b_wrong: list[int], half: int = 50)
 
 
 def images_for(chosen: dict) -> dict:
-    """One distinct flat-coloured 8×8 image per chosen index, so a panel can be traced to its index."""
-    return {dataset: np.array([np.full((8, 8, 3), index % 256, np.uint8) for index in indices], np.uint8)
-            .reshape(-1, 8, 8, 3) for dataset, (indices, _) in chosen.items()}
+    """One flat image per chosen index, of the index's value (< 255, the canvas's white), so each
+    pixel drawn can be traced to its index."""
+    return {dataset: np.array([np.full((HEIGHT, WIDTH, 3), index, np.uint8) for index in indices], np.uint8)
+            .reshape(-1, HEIGHT, WIDTH, 3) for dataset, (indices, _) in chosen.items()}
 
 
 def test_chosen_are_the_images_in_the_other_datasets_cluster_in_index_order():
@@ -44,40 +47,43 @@ def test_perfect_clusters_choose_nothing():
     assert [total for _, total in chosen.values()] == [0, 0]
 
 
-def panels(figure) -> dict[str, np.ndarray]:
-    """Index title → the pixels drawn just below it, for every image the gallery shows."""
+def gallery(figure) -> tuple[np.ndarray, list, list]:
+    """The canvas (rows, columns, 3), the index titles as (text, x, y) and the row labels as (text, y)."""
     axis = figure.axes[0]
-    if not axis.get_images():
-        return {}
     canvas = np.asarray(axis.get_images()[0].get_array())
-    shown = {}
-    for text in axis.texts:
-        if text.get_text().isdigit():
-            x, y = text.get_position()
-            shown[text.get_text()] = canvas[int(y) + 3, int(x)]
-    return shown
+    titles = [(t.get_text(), *t.get_position()) for t in axis.texts if t.get_text().isdigit()]
+    labels = [(t.get_text(), t.get_position()[1]) for t in axis.texts if t.get_text().startswith("dataset")]
+    return canvas, titles, labels
 
 
-def test_figure_shows_each_chosen_image_once_titled_with_its_index():
+def test_figure_shows_each_chosen_image_once_under_its_index():
     truth, predicted = labels_with_mistakes(list(range(0, 30)), [77])  # 30 of A: three rows of 12
     chosen = drawing.chosen_mistakes(truth, predicted, limit=30)
     figure = drawing.mistakes_figure(images_for(chosen), chosen, columns=12)
-    shown = panels(figure)
-    assert sorted(shown, key=int) == [str(i) for i in [*range(30), 77]]
-    for title, pixel in shown.items():
-        assert (pixel == int(title) % 256).all()  # the image under title i is image i
-    texts = " ".join(text.get_text() for axis in figure.axes for text in axis.texts)
-    assert "dataset A\nin cluster 1\n(30)" in texts and "dataset B\nin cluster 0\n(1)" in texts
+    canvas, titles, labels = gallery(figure)
+    assert sorted(int(text) for text, _, _ in titles) == [*range(30), 77]  # each once
+    for text, x, y in titles:
+        assert (canvas[int(y), int(x)] == 255).all()  # the title is in the white gap above...
+        below = canvas[int(y) + 1:, int(x)]
+        first = np.flatnonzero((below != 255).any(axis=1))[0]
+        assert (below[first:first + HEIGHT] == int(text)).all()  # ...a whole image of its own index
+    assert canvas.shape[1] == 12 * WIDTH + 11 * (WIDTH // 4)  # 12 columns wide, image widths apart
+    assert [text for text, _ in labels] == ["dataset A\nin cluster 1\n(30)", "dataset B\nin cluster 0\n(1)"]
+    for text, y in labels:  # each label beside its dataset's first row
+        first_index = {"A": 0, "B": 77}[text[8]]
+        assert (canvas[int(y), 0] == first_index).all()
     plt.close(figure)
 
 
-def test_figure_says_how_many_were_left_out():
+def test_figure_says_how_many_were_left_out_and_labels_a_dataset_without_mistakes():
     truth, predicted = labels_with_mistakes(list(range(20)), [])
     chosen = drawing.chosen_mistakes(truth, predicted, limit=5)
     figure = drawing.mistakes_figure(images_for(chosen), chosen)
-    assert len(panels(figure)) == 5
-    texts = " ".join(text.get_text() for axis in figure.axes for text in axis.texts)
-    assert "(20, the first 5 shown)" in texts
+    canvas, titles, labels = gallery(figure)
+    assert [text for text, _, _ in titles] == ["0", "1", "2", "3", "4"]
+    assert [text for text, _ in labels] == ["dataset A\nin cluster 1\n(20, the first 5 shown)",
+                                            "dataset B\nin cluster 0\n(0)"]
+    assert (canvas[int(labels[1][1])] == 255).all()  # B's row: its label, no image
     plt.close(figure)
 
 
@@ -86,6 +92,6 @@ def test_figure_without_mistakes_says_so(half):
     truth, predicted = labels_with_mistakes([], [], half=half)
     chosen = drawing.chosen_mistakes(truth, predicted)
     figure = drawing.mistakes_figure(images_for(chosen), chosen)
-    assert not panels(figure)
+    assert not figure.axes[0].get_images()
     assert "every visualization image is in its dataset's cluster" in figure.axes[0].texts[0].get_text()
     plt.close(figure)

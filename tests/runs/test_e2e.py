@@ -19,7 +19,8 @@ from tiny_repo import PROJECT, baseline, clone, dvc
 
 UPSTREAM = ("demo", "prepare", "embed", "hog", "patches", "selftrain")  # learning: minutes
 DOWNSTREAM = ("views", "reduce", "cluster", "predict", "plot", "report")  # tuning: seconds
-PLOTS = ("plots/visualization_2d.png", "plots/mistakes.png", "plots/reconstructions.png", "plots/training_loss.png")
+PLOTS = ("plots/visualization_2d.png", "plots/mistakes.png", "plots/reconstructions.png",
+         "plots/training_loss.png")
 
 
 def stages() -> set[str]:
