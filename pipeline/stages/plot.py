@@ -60,7 +60,7 @@ def main(argv: list[str]) -> None:
                                                   "cluster": predicted.astype(int)}))
     save_csv(OUT / "confusion.csv", pd.DataFrame({"dataset": DATASETS[known], "cluster": predicted.astype(int)}))
     print(f"plot: wrote {OUT}/visualization_2d.png ({method} projection), mistakes.png "
-          f"({int((known != predicted).sum())} images in the other dataset's cluster), "
+          f"({sum(total for _, total in chosen.values())} images in the other dataset's cluster), "
           "projection.csv, confusion.csv")
 
 
