@@ -46,21 +46,37 @@ def projection_figure(xy: np.ndarray, truth: np.ndarray, predicted: np.ndarray, 
     return figure
 
 
+def tile(rows: list[np.ndarray], columns: int, gap_x: int, gap_y: int) -> tuple[np.ndarray, list]:
+    """Images laid out on one white canvas, so a figure draws one picture instead of an axes each.
+
+    ``rows`` is a list of (m, h, w, 3) uint8 arrays, one per canvas row (m ≤ ``columns``, 0
+    leaves the row blank); ``gap_x`` pixels between images, ``gap_y`` above each row. Returns
+    the canvas (rows·(h + gap_y), columns·(w + gap_x) − gap_x, 3) uint8 and, per row, the top
+    pixel of its images.
+    """
+    height, width = next(row for row in rows if len(row)).shape[1:3]
+    canvas = np.full((len(rows) * (height + gap_y), columns * (width + gap_x) - gap_x, 3), 255, np.uint8)
+    tops = []
+    for r, row in enumerate(rows):
+        top = r * (height + gap_y) + gap_y
+        for c, image in enumerate(row):
+            left = c * (width + gap_x)
+            canvas[top:top + height, left:left + width] = image
+        tops.append(top)
+    return canvas, tops
+
+
 def image_grid(rows: list[np.ndarray], row_titles: list[str], title: str, scale: float = 0.9):
-    """A grid of uint8 images: ``rows`` is a list of (m, h, w, 3) arrays, one per row."""
+    """A grid of uint8 images: ``rows`` is a list of (m, h, w, 3) arrays, one per row, each row
+    titled on its left. Drawn on one canvas (:func:`tile`)."""
     columns = max(len(row) for row in rows)
-    figure, axes = plt.subplots(len(rows), columns, figsize=(columns * scale, len(rows) * scale + 0.6),
-                                squeeze=False)
-    for r, (row, name) in enumerate(zip(rows, row_titles)):
-        for c in range(columns):
-            axis = axes[r, c]
-            axis.set_xticks([])
-            axis.set_yticks([])
-            for spine in axis.spines.values():
-                spine.set_visible(False)
-            if c < len(row):
-                axis.imshow(row[c], interpolation="nearest")
-        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    height, width = next(row for row in rows if len(row)).shape[1:3]
+    canvas, tops = tile(rows, columns, gap_x=max(1, width // 16), gap_y=max(1, height // 16))
+    figure, axis = plt.subplots(figsize=(columns * scale + 1.0, len(rows) * scale + 0.6))
+    axis.set_axis_off()
+    for top, name in zip(tops, row_titles):
+        axis.text(-width / 8, top + height / 2, name, ha="right", va="center", fontsize=8)
+    axis.imshow(canvas, interpolation="nearest")
     figure.suptitle(title)
     figure.tight_layout()
     return figure
@@ -122,17 +138,15 @@ def mistakes_figure(images: dict, chosen: dict, columns: int = 12):
     layout = [(dataset, range(start, min(start + columns, len(indices))))
               for dataset, (indices, _) in chosen.items()
               for start in range(0, max(len(indices), 1), columns)]
-    canvas = np.full((len(layout) * (height + gap_y), columns * (width + gap_x) - gap_x, 3), 255, np.uint8)
+    canvas, tops = tile([images[dataset][positions.start:positions.stop] for dataset, positions in layout],
+                        columns, gap_x, gap_y)
     figure, axis = plt.subplots(figsize=(columns * 0.95 + 1.4, len(layout) * 1.1 + 0.6))
     axis.set_axis_off()
-    for r, (dataset, positions) in enumerate(layout):
+    for top, (dataset, positions) in zip(tops, layout):
         indices, total = chosen[dataset]
-        top = r * (height + gap_y) + gap_y
         for c, position in enumerate(positions):
-            left = c * (width + gap_x)
-            canvas[top:top + height, left:left + width] = images[dataset][position]
-            axis.text(left + width / 2, top - 1.5, str(int(indices[position])), ha="center", va="bottom",
-                      fontsize=7)
+            axis.text(c * (width + gap_x) + width / 2, top - 1.5, str(int(indices[position])), ha="center",
+                      va="bottom", fontsize=7)
         if positions.start == 0:
             shown = f", the first {len(indices)} shown" if total > len(indices) else ""
             label = f"dataset {'AB'[dataset]}\nin cluster {1 - dataset}\n({total}{shown})"

@@ -1,4 +1,5 @@
-"""pipeline.lib.drawing's mistakes gallery: which visualization images it shows, and how."""
+"""pipeline.lib.drawing's image canvases: the mistakes gallery (which visualization images it
+shows, and how) and the reconstructions grid."""
 
 from __future__ import annotations
 
@@ -94,4 +95,37 @@ def test_figure_without_mistakes_says_so(half):
     figure = drawing.mistakes_figure(images_for(chosen), chosen)
     assert not figure.axes[0].get_images()
     assert "every visualization image is in its dataset's cluster" in figure.axes[0].texts[0].get_text()
+    plt.close(figure)
+
+
+def flat_rows(counts: list[int]) -> list[np.ndarray]:
+    """One row per count, its images flat and numbered 10·row + column (never 255, the canvas's white)."""
+    return [np.array([np.full((HEIGHT, WIDTH, 3), 10 * r + c, np.uint8) for c in range(n)], np.uint8)
+            .reshape(-1, HEIGHT, WIDTH, 3) for r, n in enumerate(counts)]
+
+
+def test_tile_puts_each_image_in_its_row_and_column_and_leaves_the_rest_white():
+    canvas, tops = drawing.tile(flat_rows([3, 0, 2]), columns=3, gap_x=2, gap_y=5)
+    assert canvas.shape == (3 * (HEIGHT + 5), 3 * WIDTH + 2 * 2, 3)
+    assert tops == [5, 5 + HEIGHT + 5, 5 + 2 * (HEIGHT + 5)]
+    painted = np.zeros(canvas.shape[:2], bool)
+    for r, count in enumerate([3, 0, 2]):
+        for c in range(count):
+            cell = (slice(tops[r], tops[r] + HEIGHT), slice(c * (WIDTH + 2), c * (WIDTH + 2) + WIDTH))
+            assert (canvas[cell] == 10 * r + c).all()
+            painted[cell] = True
+    assert (canvas[~painted] == 255).all()  # gaps, the empty row and the short row's end
+
+
+def test_image_grid_draws_one_canvas_with_each_rows_title_beside_it():
+    figure = drawing.image_grid(flat_rows([4, 4, 2]), ["first", "second", "third"], "a grid")
+    (axis,) = figure.axes
+    canvas = np.asarray(axis.get_images()[0].get_array())
+    assert canvas.shape[1] == 4 * WIDTH + 3 * max(1, WIDTH // 16)
+    titles = {t.get_text(): t.get_position() for t in axis.texts}
+    assert set(titles) == {"first", "second", "third"}
+    for r, name in enumerate(["first", "second", "third"]):
+        x, y = titles[name]
+        assert x < 0 and (canvas[int(y), 0] == 10 * r).all()  # left of the canvas, level with its row
+    assert figure.get_suptitle() == "a grid"
     plt.close(figure)
