@@ -40,9 +40,9 @@ from bench import record
 VARIANTS = [
     ("Gaussian mixture", "cluster.method=gmm"),
     ("not whitened", "pca.whiten=false"),
-    ("views weighted alike", "pca.weights.selftrain=1"),
+    ("views weighted alike", "pca.weights.selftrain=1 pca.weights.patches=1"),
     ("2 joint dims", "pca.dims=2"),
-    ("2 joint dims, views weighted alike", "pca.dims=2 pca.weights.selftrain=1"),
+    ("2 joint dims, views weighted alike", "pca.dims=2 pca.weights.selftrain=1 pca.weights.patches=1"),
     ("16 joint dims", "pca.dims=16"),
     ("64 joint dims", "pca.dims=64"),
 ]
