@@ -4,24 +4,27 @@
     python -m pipeline.kaggle submit [--competition SLUG] [--file CSV] [--message TEXT] [--data DIR]
     python -m pipeline.kaggle scores [--competition SLUG] [--out CSV]
 
-`make data`, `make submit` and `make scores` call these (COMPETITION, DATA, MESSAGE). Each runs
-the real Kaggle CLI (`kaggle`, found on PATH: the venv's) in a subprocess, after checking here,
-before anything is downloaded or uploaded, that the CLI will find credentials.
+`make data`, `make submit` and `make scores` call these (COMPETITION, DATA, MESSAGE). data and
+submit run the real Kaggle CLI (`kaggle`, found on PATH: the venv's) in a subprocess; scores runs
+the `kaggle` package's API in a child interpreter. Each checks here, before anything is
+downloaded or uploaded, that Kaggle's code will find credentials.
 
 * data: `kaggle competitions download SLUG -p <staging folder>`, beside DIR; the archive is
   unpacked (nested archives and one top folder too), checked with pipeline.lib.layout's readers
   (every image decoded, every pair's image numbers within the image count) and only then moved
   to DIR, so DIR is either a complete competition folder or absent. Prints the `dvc exp run`
   that trains on it.
-* submit: checks CSV as predict would have written it for the competition's test ids (DIR's
-  test_case.csv when DIR exists, else the run's data/prepared/pairs.npy), then
+* submit: offline, before any credential is looked up, checks CSV as predict would have written
+  it for the competition's test pairs (ids 0…999999; and DIR's test_case.csv when DIR exists):
+  a submission of the demo's data, or of any other pairs, is refused with one line. Then
   `kaggle competitions submit SLUG -f CSV -m MESSAGE`. The message says which experiment and
   commit the workspace holds, and its headline metric.
-* scores: `kaggle competitions submissions SLUG --csv` → submissions/kaggle_scores.csv, with
+* scores: every page of the package's `list_submissions` → submissions/kaggle_scores.csv, with
   the experiment and commit that `submit` wrote into each description as columns of their own.
 
-Secrets: the CLI's output (both streams) and everything this module prints or writes pass
-through a filter that replaces every credential value it can find with `***`.
+Secrets: the output of the CLI and of the package's child (both streams), and everything this
+module prints or writes, pass through a filter that replaces every credential value it can find
+with `***`.
 """
 
 from __future__ import annotations
@@ -52,7 +55,6 @@ from pipeline.lib.submission import read_submission
 COMPETITION = "ml2019spring-hw7"
 SUBMISSION = Path("submissions/submission.csv")
 SCORES = Path("submissions/kaggle_scores.csv")
-PAIRS = Path("data/prepared/pairs.npy")
 HEADLINE_METRIC = "pair_accuracy"  # what Kaggle should score the submission, estimated by predict
 PREDICT_METRICS = Path("metrics/predict.json")
 TOKEN_PAGE = "https://www.kaggle.com/settings/api"
@@ -107,6 +109,8 @@ def credential_sources(environ: Mapping[str, str] = os.environ) -> list[tuple[st
 
     The CLI checks an access token with Kaggle before using it (it falls through to the next
     kind when Kaggle rejects it); this offline check only says whether one is there.
+    Own code, not the package's: its one public lookup, ``KaggleApi.authenticate()`` (which
+    ``import kaggle`` runs), POSTs a token to api.kaggle.com's IntrospectToken before it answers.
     """
     home = _home(environ)
     sources: list[tuple[str, list[str]]] = []
@@ -201,17 +205,15 @@ TAIL = 4000  # characters of the CLI's output kept for :func:`failure` to read t
 
 
 def _pump(source, sink, redactor: Redactor, kept: list[str]) -> None:
-    """Copy a child's pipe through ``redactor`` as it arrives: to ``sink``, or into ``kept`` when
-    ``sink`` is None. ``kept`` gets everything only then; otherwise the last :data:`TAIL` characters."""
+    """Copy a child's pipe through ``redactor`` to ``sink`` as it arrives; ``kept`` holds the last
+    :data:`TAIL` characters."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     while True:
         chunk = os.read(source.fileno(), 65536)
         text = redactor.feed(decoder.decode(chunk, final=not chunk))
         if not chunk:
             text += redactor.flush()
-        if sink is None:
-            kept.append(text)
-        elif text:
+        if text:
             sink.write(text)
             sink.flush()
             kept[:] = ["".join(kept)[-TAIL:] + text]
@@ -219,32 +221,30 @@ def _pump(source, sink, redactor: Redactor, kept: list[str]) -> None:
             return
 
 
-def run_kaggle(args: list[str], *, capture: bool = False,
-               environ: Mapping[str, str] = os.environ) -> tuple[int, str, str]:
-    """Run ``kaggle ARGS``; return (exit status, its stdout if ``capture`` else "", its last output).
+def run_redacted(command: list[str], environ: Mapping[str, str] = os.environ) -> tuple[int, str]:
+    """Run ``command``; return (its exit status, the last of its output, both streams).
 
-    Both streams pass through a :class:`Redactor` of :func:`secret_values`: shown as they come
-    (stdout kept instead when ``capture``), never with a credential in them.
+    Both streams pass through a :class:`Redactor` of :func:`secret_values`, shown as they come,
+    never with a credential in them.
     """
     secrets = secret_values(environ)
-    process = subprocess.Popen([kaggle_executable(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, env=dict(environ))
     out: list[str] = []
     err: list[str] = []
-    pumps = [threading.Thread(target=_pump, args=(process.stdout, None if capture else sys.stdout,
-                                                  Redactor(secrets), out)),
+    pumps = [threading.Thread(target=_pump, args=(process.stdout, sys.stdout, Redactor(secrets), out)),
              threading.Thread(target=_pump, args=(process.stderr, sys.stderr, Redactor(secrets), err))]
     for pump in pumps:
         pump.start()
     for pump in pumps:
         pump.join()
     code = process.wait()
-    stdout = "".join(out)
-    return code, stdout if capture else "", (stdout[-TAIL:] + "\n" + "".join(err))[-2 * TAIL:]
+    return code, ("".join(out)[-TAIL:] + "\n" + "".join(err))[-2 * TAIL:]
 
 
-def failure(args: list[str], code: int, output: str, competition: str) -> InputError:
-    """The one line for a failed CLI call, with what to do for the usual HTTP errors."""
+def failure(what: str, code: int, output: str, competition: str) -> InputError:
+    """The one line for a failed call ``what`` (e.g. "kaggle competitions submit SLUG"), with what
+    to do for the usual HTTP errors."""
     hints = (
         (r"\b401\b|Unauthorized|Invalid credentials",
          f"Kaggle rejected the credentials: create a new token at {TOKEN_PAGE}"),
@@ -254,17 +254,16 @@ def failure(args: list[str], code: int, output: str, competition: str) -> InputE
         (r"\b429\b|limit", "Kaggle's limit for now is reached (e.g. submissions per day): try later"),
     )
     hint = next((text for pattern, text in hints if re.search(pattern, output, re.IGNORECASE)),
-                "see the Kaggle CLI's message above")
-    return InputError(f"kaggle {' '.join(args[:2])} {competition}: expected success, found exit status "
-                      f"{code} ({hint})")
+                "see Kaggle's message above")
+    return InputError(f"{what}: expected success, found exit status {code} ({hint})")
 
 
-def kaggle_checked(args: list[str], competition: str, *, capture: bool = False) -> str:
+def kaggle_checked(args: list[str], competition: str) -> None:
+    """Run ``kaggle ARGS`` once credentials are found; InputError (one line) if it fails."""
     require_credentials()
-    code, out, tail = run_kaggle(args, capture=capture)
+    code, tail = run_redacted([kaggle_executable(), *args])
     if code != 0:
-        raise failure(args, code, tail, competition)
-    return out
+        raise failure(f"kaggle {' '.join(args[:2])} {competition}", code, tail, competition)
 
 
 # --- make data ---------------------------------------------------------------------------------
@@ -456,23 +455,54 @@ def data_command(competition: str, dest_text: str) -> None:
 
 # --- make submit -------------------------------------------------------------------------------
 
-def expected_ids(data_dir: Path | None) -> tuple[np.ndarray, str]:
-    """The test ids a submission must answer, and where they came from: ``data_dir``'s
-    test_case.csv when that folder exists, else the run's data/prepared/pairs.npy."""
-    if data_dir is not None and data_dir.exists():
-        images_dir, pairs_csv, _ = layout.competition_files(data_dir)
-        return layout.read_pairs(pairs_csv, len(layout.image_paths(images_dir)))[:, 0], str(pairs_csv)
-    if not PAIRS.is_file():
-        raise InputError(f"{PAIRS}: expected the test pairs of the run (dvc repro), or a competition folder "
-                         f"DATA=, found neither")
+COMPETITION_PAIRS = 1_000_000  # the competition's test_case.csv: ids 0…999999, one row each
+COMPETITION_IDS = "the competition's test_case.csv (ids 0…999999)"
+DEMO_PAIRS = Path("data/demo/competition/test_case.csv")  # written by the demo stage
+
+
+def folder_ids(folder: Path) -> tuple[np.ndarray, str]:
+    """(m,) int64 test ids of the competition folder ``folder``'s test_case.csv, and that file's path."""
+    images_dir, pairs_csv, _ = layout.competition_files(folder)
+    return layout.read_pairs(pairs_csv, len(layout.image_paths(images_dir)))[:, 0], str(pairs_csv)
+
+
+def demo_ids(file: Path) -> np.ndarray | None:
+    """The demo's test ids (:data:`DEMO_PAIRS`) when ``file`` answers exactly those, else None."""
     try:
-        pairs = np.load(PAIRS, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise InputError(f"{PAIRS}: expected a .npy array, found an unreadable file ({error})") from None
-    if pairs.ndim != 2 or pairs.shape[1] != 3 or pairs.dtype.kind not in "iu":
-        raise InputError(f"{PAIRS}: expected (m, 3) integers (id, image1, image2), found {pairs.shape} "
-                         f"{pairs.dtype}")
-    return pairs[:, 0], f"{PAIRS} (the run's data)"
+        ids, source = folder_ids(DEMO_PAIRS.parent)
+        read_submission(file, ids, source)
+    except InputError:
+        return None
+    return ids
+
+
+def check_submission(file: Path, data_dir: Path | None):
+    """The submission table (id, label), once ``file`` is one predict writes for the competition:
+    header id,label, labels 0/1, each id once, the ids exactly 0…999999, and exactly the ids of
+    ``data_dir``'s test_case.csv when that folder exists. Returns (table, what was checked).
+
+    Offline: needs no credential and no competition folder. The rule is the file's own ids, not
+    params.yaml or dvc.lock, which name the last run's data, not the data of the run that wrote
+    ``file``. Refused (InputError, one line): a submission of the demo's data, named as such;
+    any other ids or row count, with the first id missing or extra.
+    """
+    try:
+        table = read_submission(file, np.arange(COMPETITION_PAIRS, dtype=np.int64), COMPETITION_IDS)
+    except InputError:
+        demo = demo_ids(file)
+        if demo is None:
+            raise
+        raise InputError(f"{file}: expected a submission for the competition's {COMPETITION_PAIRS:,} test "
+                         f"pairs (ids 0…999999), found the demo's ({len(demo):,} pairs of {DEMO_PAIRS}), "
+                         f"which Kaggle cannot score; train on the competition first: make data, then the "
+                         f"dvc exp run it prints") from None
+    checked = COMPETITION_IDS
+    if data_dir is not None and data_dir.exists():
+        ids, source = folder_ids(data_dir)
+        if not np.array_equal(np.sort(ids), np.arange(COMPETITION_PAIRS)):
+            read_submission(file, ids, source)  # raises, naming the first id missing or extra
+        checked += f" and of {source}"
+    return table, checked
 
 
 def _git(*args: str) -> str:
@@ -524,11 +554,10 @@ def default_message() -> str:
 
 
 def submit_command(competition: str, file: Path, message: str | None, data_dir: Path | None) -> None:
+    table, checked = check_submission(file, data_dir)
     require_credentials()
-    ids, source = expected_ids(data_dir)
-    table = read_submission(file, ids, source)
     message = message or default_message()
-    print(f"submit: {file}: {len(table)} pairs, ids exactly those of {source}; message: "
+    print(f"submit: {file}: {len(table)} pairs, ids exactly those of {checked}; message: "
           f"{Redactor(secret_values()).redact(message)}")
     kaggle_checked(["competitions", "submit", competition, "-f", str(file), "-m", message], competition)
     print("submit: done; `make scores` fetches the public score once Kaggle has computed it")
@@ -536,44 +565,87 @@ def submit_command(competition: str, file: Path, message: str | None, data_dir: 
 
 # --- make scores -------------------------------------------------------------------------------
 
-SUBMISSION_COLUMNS = ("fileName", "date", "description", "status", "publicScore", "privateScore")
+SUBMISSION_FIELDS = {  # kaggle_scores.csv's columns (the CLI's names): the ApiSubmission attribute
+    "ref": "ref", "fileName": "file_name", "date": "date", "description": "description", "status": "status",
+    "publicScore": "public_score", "privateScore": "private_score"}
+PAGE_SIZE = 100  # submissions asked for per call; Kaggle may send fewer: its page token says if more follow
 DESCRIBED = re.compile(r"(?:exp (?P<experiment>\S+) @ |commit )(?P<commit>[0-9a-f]{7,40})\b")
 
+LIST_SUBMISSIONS = """
+import enum, json, sys
+from kaggle import api  # authenticates, as the kaggle CLI does before each command
+from kagglesdk.competitions.types.competition_api_service import ApiListSubmissionsRequest
 
-def parse_submissions(text: str, what: str):
-    """The table `kaggle competitions submissions --csv` printed (lines before its header, such as
-    the CLI's warnings, skipped), with columns experiment and commit read from the descriptions
-    that `submit` wrote. No submissions yet: an empty table."""
-    import io
+competition, page_size, out, fields = sys.argv[1], int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 
+
+def text(value):
+    return "" if value is None else value.name if isinstance(value, enum.Enum) else str(value)
+
+
+rows, token, seen = [], "", set()
+try:
+    with api.build_kaggle_client() as client:
+        while True:
+            request = ApiListSubmissionsRequest()
+            request.competition_name = competition
+            request.page_size = page_size
+            request.page_token = token
+            response = client.competitions.competition_api_client.list_submissions(request)
+            rows += [{column: text(getattr(submission, attribute)) for column, attribute in fields.items()}
+                     for submission in response.submissions or []]
+            seen.add(token)
+            token = response.next_page_token
+            if not token:
+                break
+            if token in seen:
+                raise RuntimeError(f"Kaggle sent the page token {token!r} twice")
+except Exception as error:  # one line, as the kaggle CLI prints it, not a traceback
+    sys.exit(f"{type(error).__name__}: {error}")
+with open(out, "w", encoding="utf-8") as file:
+    json.dump(rows, file)
+"""
+
+
+def list_submissions(competition: str, environ: Mapping[str, str] = os.environ) -> list[dict[str, str]]:
+    """Every submission of ``competition``, in Kaggle's order (by date), one dict of
+    :data:`SUBMISSION_FIELDS` (text; "" for none) each: the `kaggle` package's ``list_submissions``,
+    page after page until Kaggle sends no next page token (the CLI's own command shows one page
+    of 20 and no token).
+
+    It runs in a child interpreter, its output through :func:`run_redacted`: ``import kaggle``
+    authenticates, and with VERBOSE=1 prints the token in the request it sends.
+    """
+    require_credentials(environ)
+    with tempfile.TemporaryDirectory(prefix="kaggle-submissions-") as scratch:
+        listing = Path(scratch) / "submissions.json"
+        code, tail = run_redacted([sys.executable, "-c", LIST_SUBMISSIONS, competition, str(PAGE_SIZE),
+                                   str(listing), json.dumps(SUBMISSION_FIELDS)], environ)
+        if code != 0:
+            raise failure(f"kaggle API list_submissions {competition}", code, tail, competition)
+        rows = json.loads(listing.read_text(encoding="utf-8"))
+    redactor = Redactor(secret_values(environ))
+    return [{column: redactor.redact(row[column]) for column in SUBMISSION_FIELDS} for row in rows]
+
+
+def submissions_table(rows: list[dict[str, str]]):
+    """The submissions as a pandas table of text: :data:`SUBMISSION_FIELDS`, then experiment and
+    commit read from the descriptions that `submit` wrote ("" where a description has none)."""
     import pandas as pd
 
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if set(SUBMISSION_COLUMNS) <= set(line.split(","))), None)
-    if start is None:
-        if any(line.strip() == "No submissions found" for line in lines):
-            table = pd.DataFrame(columns=["ref", *SUBMISSION_COLUMNS])
-        else:
-            first = next((line for line in lines if line.strip()), "nothing")
-            raise InputError(f"{what}: expected a CSV table with columns {','.join(SUBMISSION_COLUMNS)}, "
-                             f"found '{first[:120]}'")
-    else:
-        table = pd.read_csv(io.StringIO("\n".join(lines[start:])), dtype=str, keep_default_na=False)
-    found = table["description"].str.extract(DESCRIBED) if len(table) else None
-    table["experiment"] = found["experiment"].fillna("") if found is not None else []
-    table["commit"] = found["commit"].fillna("") if found is not None else []
+    table = pd.DataFrame(rows, columns=list(SUBMISSION_FIELDS), dtype=str)
+    found = table["description"].str.extract(DESCRIBED)
+    table["experiment"] = found["experiment"].fillna("")
+    table["commit"] = found["commit"].fillna("")
     return table
 
 
 def scores_command(competition: str, out: Path) -> None:
-    args = ["competitions", "submissions", competition, "--csv"]
-    text = kaggle_checked(args, competition, capture=True)
-    table = parse_submissions(text, f"kaggle {' '.join(args)}")
+    table = submissions_table(list_submissions(competition))
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")
     if len(table):
-        shown = table[["date", "description", "status", "publicScore", "privateScore"]]
-        print(Redactor(secret_values()).redact(shown.to_string(index=False)))
+        print(table[["date", "description", "status", "publicScore", "privateScore"]].to_string(index=False))
     print(f"scores: {len(table)} submissions of {competition} → {out} (local metrics: dvc exp show)")
 
 
@@ -583,8 +655,9 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m pipeline.kaggle", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
     data = commands.add_parser("data", help="download, unpack and check the competition's files")
-    submit = commands.add_parser("submit", help="check the submission, then upload it")
-    scores = commands.add_parser("scores", help="the competition's submissions and their scores → CSV")
+    submit = commands.add_parser("submit", help="check the submission offline (the competition's ids, not "
+                                                "the demo's), then upload it")
+    scores = commands.add_parser("scores", help="every submission of the competition and its scores → CSV")
     for command in (data, submit, scores):
         command.add_argument("--competition", default=COMPETITION, help=f"Kaggle slug (default {COMPETITION})")
     data.add_argument("--dest", default=f"../{COMPETITION}",
@@ -592,7 +665,7 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--file", type=Path, default=SUBMISSION, help=f"default {SUBMISSION}")
     submit.add_argument("--message", default="", help="default: the experiment, commit and headline metric")
     submit.add_argument("--data", default="", help="competition folder whose test_case.csv ids to check "
-                                                   "against (default: the run's data/prepared/pairs.npy)")
+                                                   "against too, when it exists (the ids 0…999999 always)")
     scores.add_argument("--out", type=Path, default=SCORES, help=f"default {SCORES}")
     return root
 

@@ -1,11 +1,14 @@
 """pipeline.kaggle and the make targets data/submit/scores, against a stand-in Kaggle CLI (no network).
 
-The stand-in (tests/kaggle_standin.py) is put first on PATH; it logs its arguments, hands out a
-zip built here for `download`, and prints a CSV table for `submissions`.
+The stand-in (tests/kaggle_standin.py) is put first on PATH (the CLI) and on PYTHONPATH (the
+package); it logs its calls, hands out a zip built here for `download`, and serves a CSV table of
+submissions page by page to `list_submissions`.
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib.util
 import json
 import os
@@ -13,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -21,7 +25,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, write_competition
-from kaggle_standin import install, records
+from kaggle_standin import install, python_path, records
 
 from pipeline import kaggle
 from pipeline.lib import layout
@@ -50,8 +54,10 @@ class Setup:
         self.root = tmp_path
         self.log = tmp_path / "kaggle-calls.jsonl"
         standin = install(tmp_path / "standin-bin")
+        self.package = python_path(standin)
         self.env = clean_environment(tmp_path / "home", STANDIN_LOG=str(self.log), **extra)
         self.env["PATH"] = f"{standin}{os.pathsep}/usr/bin{os.pathsep}/bin"
+        self.env["PYTHONPATH"] = f"{self.package}{os.pathsep}{REPO}"
 
     def run(self, *args: str, cwd: Path | None = None, **extra: str) -> subprocess.CompletedProcess:
         cwd = cwd or self.root / "work"
@@ -202,8 +208,9 @@ def test_credential_rules_agree_with_the_installed_kaggle_package(tmp_path, case
 
 @pytest.mark.parametrize("command", [["data", "--dest", "../hw7"], ["submit"], ["scores"]])
 def test_without_credentials_one_line_and_kaggle_is_never_called(tmp_path, command):
+    """submit: with a submission it accepts, since it checks the file first."""
     setup = Setup(tmp_path, STANDIN_ZIP=str(tmp_path / "absent.zip"))
-    result = setup.run(*command)
+    result = setup.run(*command, cwd=run_workspace(tmp_path) if command == ["submit"] else None)
     assert result.returncode == 2
     assert result.stderr == f"error: {kaggle.NO_CREDENTIALS}\n"
     assert "KAGGLE_API_TOKEN" in result.stderr and "kaggle.json" in result.stderr
@@ -372,13 +379,25 @@ def pairs_of(folder: Path) -> np.ndarray:
     return layout.read_pairs(folder / "test_case.csv", len(layout.image_paths(folder / "images")))
 
 
-def run_workspace(tmp_path: Path, source: Path) -> Path:
-    """A committed git repo holding what a finished run leaves for submit: pairs, labels, metrics."""
+@functools.cache
+def competition_pairs(n_images: int = 12) -> np.ndarray:
+    """(1,000,000, 3) test pairs with the competition's ids 0…999999, images drawn from 1…n_images."""
+    names = np.random.default_rng(0).integers(1, n_images + 1, size=(kaggle.COMPETITION_PAIRS, 2))
+    return np.column_stack([np.arange(kaggle.COMPETITION_PAIRS), names])
+
+
+def as_competition(folder: Path) -> Path:
+    """Give the competition folder ``folder`` (12 images) the competition's 1,000,000 test pairs."""
+    pd.DataFrame(competition_pairs(), columns=list(layout.PAIR_COLUMNS)).to_csv(
+        folder / "test_case.csv", index=False, lineterminator="\n")
+    return folder
+
+
+def run_workspace(tmp_path: Path, pairs: np.ndarray | None = None) -> Path:
+    """A committed git repo holding what a finished run leaves for submit: the submission of
+    ``pairs`` (default the competition's) and the metrics."""
     repo = git_repo(tmp_path / "repo")
-    pairs = pairs_of(source)
-    (repo / "data/prepared").mkdir(parents=True)
-    np.save(repo / kaggle.PAIRS, pairs)
-    write_submission(repo / kaggle.SUBMISSION, pairs, np.arange(12) % 2)
+    write_submission(repo / kaggle.SUBMISSION, competition_pairs() if pairs is None else pairs, np.arange(12) % 2)
     write(repo / "dvc.yaml", yaml.safe_dump({"stages": {
         "groups": {"cmd": "x", "deps": ["data/prepared"], "outs": ["data/groups"],
                    "metrics": [{"metrics/groups.json": {"cache": False}}]},
@@ -399,31 +418,42 @@ def short_head(repo: Path) -> str:
                           check=True).stdout.strip()
 
 
+CHECKED = "ids exactly those of the competition's test_case.csv (ids 0…999999)"
+
+
 def test_submit_uploads_a_checked_submission_with_the_runs_name(tmp_path, source):
-    repo = run_workspace(tmp_path, source)
+    repo = run_workspace(tmp_path)
     setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN)
     result = setup.run("submit", cwd=repo)
     assert result.returncode == 0, result.stderr
     message = f"commit {short_head(repo)}, pair_accuracy 0.9500"
     assert setup.calls == [["competitions", "submit", SLUG, "-f", "submissions/submission.csv", "-m", message]]
-    assert "ids exactly those of data/prepared/pairs.npy" in result.stdout
+    assert f"submit: submissions/submission.csv: 1000000 pairs, {CHECKED}; message: {message}" in result.stdout
     assert f"Successfully submitted to {SLUG}" in result.stdout
 
-    given = setup.run("submit", "--message", "whitened PCA 48", "--data", str(source), cwd=repo)
+    data = as_competition(source)
+    given = setup.run("submit", "--message", "whitened PCA 48", "--data", str(data), cwd=repo)
     assert given.returncode == 0, given.stderr
     assert setup.calls[-1][-2:] == ["-m", "whitened PCA 48"]
-    assert f"ids exactly those of {source / 'test_case.csv'}" in given.stdout
+    assert f"{CHECKED} and of {data / 'test_case.csv'}" in given.stdout
+    absent = setup.run("submit", "--data", str(tmp_path / "no-such-folder"), cwd=repo)  # make's default DATA
+    assert absent.returncode == 0, absent.stderr
+    assert f"{CHECKED};" in absent.stdout and len(setup.calls) == 3
 
 
+EXPECTED_IDS = "column id: expected the 1000000 test ids of the competition's test_case.csv (ids 0…999999)"
 DAMAGES = {  # name: (how the submission is damaged, the line submit refuses it with)
     "header": (lambda t: t.replace("id,label", "id,prediction"),
                "submissions/submission.csv: line 1: expected the header id,label, found 'id,prediction'"),
     "one value": (lambda t: t.replace("\n3,", "\n3", 1),
                   "submissions/submission.csv: line 5: expected 2 values (id,label), found 1"),
-    "missing id": (lambda t: "\n".join(t.splitlines()[:-1]) + "\n",
-                   ("submissions/submission.csv: column id: expected the 10 test ids of data/prepared/pairs.npy "
-                    "(the run's data), found 9 ids, 1 missing (e.g. id 9)")),
-    "extra id": (lambda t: t + "10,1\n", "found 11 ids, 1 not a test id (e.g. id 10 on line 12)"),
+    "a row less": (lambda t: t[:t.rindex("\n", 0, -1) + 1],
+                   f"submissions/submission.csv: {EXPECTED_IDS}, found 999999 ids, 1 missing (e.g. id 999999)"),
+    "a row more": (lambda t: t + "1000000,1\n",
+                   f"{EXPECTED_IDS}, found 1000001 ids, 1 not a test id (e.g. id 1000000 on line 1000002)"),
+    "ids from 1": (lambda t: "id,label\n" + "".join(f"{i + 1},{i % 2}\n" for i in range(1_000_000)),
+                   f"{EXPECTED_IDS}, found 1000000 ids, 1 missing (e.g. id 0), 1 not a test id (e.g. id 1000000 "
+                   f"on line 1000001)"),
     "label 2": (lambda t: t.replace("\n2,0\n", "\n2,2\n").replace("\n2,1\n", "\n2,2\n"),
                 "submissions/submission.csv: line 4, column label: expected 0 or 1, found 2"),
     "repeated id": (lambda t: t.replace("\n4,", "\n3,", 1),
@@ -432,26 +462,71 @@ DAMAGES = {  # name: (how the submission is damaged, the line submit refuses it 
 
 
 @pytest.mark.parametrize("damage", DAMAGES)
-def test_submit_refuses_what_predict_would_not_write(tmp_path, source, damage):
-    repo = run_workspace(tmp_path, source)
+def test_submit_refuses_what_predict_would_not_write_before_credentials(tmp_path, damage):
+    """No credentials configured: the answer is the refusal, not the missing credentials."""
+    repo = run_workspace(tmp_path)
     path = repo / kaggle.SUBMISSION
     change, message = DAMAGES[damage]
     path.write_text(change(path.read_text()))
-    setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN)
+    setup = Setup(tmp_path)
     result = setup.run("submit", cwd=repo)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and message in result.stderr and result.stderr.count("\n") == 1
     assert setup.calls == []
 
 
-def test_submit_refuses_a_demo_run_for_the_competition(tmp_path, source):
-    """A submission of other test pairs (the demo data's) than the downloaded competition's."""
-    repo = run_workspace(tmp_path, source)
+DEMO_REFUSED = ("error: submissions/submission.csv: expected a submission for the competition's 1,000,000 test "
+                "pairs (ids 0…999999), found the demo's (7 pairs of data/demo/competition/test_case.csv), which "
+                "Kaggle cannot score; train on the competition first: make data, then the dvc exp run it prints\n")
+
+
+def demo_workspace(tmp_path: Path) -> Path:
+    """A workspace after a run on the demo's data (data/demo/competition, 7 pairs here)."""
+    demo = write_competition(tmp_path / "repo/data/demo", n_images=12, n_pairs=7)
+    return run_workspace(tmp_path, pairs_of(demo))
+
+
+def test_submit_refuses_the_demos_submission_offline_before_credentials(tmp_path):
+    repo = demo_workspace(tmp_path)
+    without = Setup(tmp_path)  # no credentials anywhere: refused for the data, not for them
+    result = without.run("submit", cwd=repo)
+    assert (result.returncode, result.stderr) == (2, DEMO_REFUSED)
+    with_token = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN)
+    for args in ([], ["--data", str(tmp_path / "no-such-folder")]):
+        refused = with_token.run("submit", *args, cwd=repo)
+        assert (refused.returncode, refused.stderr) == (2, DEMO_REFUSED)
+    assert with_token.calls == []
+
+    shutil.rmtree(repo / "data/demo")  # the demo's data gone: still refused, for its ids
+    plain = with_token.run("submit", cwd=repo)
+    assert plain.returncode == 2 and plain.stderr.count("\n") == 1
+    assert f"{EXPECTED_IDS}, found 7 ids, 999993 missing (e.g. id 7)" in plain.stderr
+    assert with_token.calls == []
+
+
+def test_submit_looks_up_no_credential_before_the_check(tmp_path, monkeypatch):
+    repo = demo_workspace(tmp_path)
+    monkeypatch.chdir(repo)
+
+    def looked_up(*_args, **_kwargs):
+        raise AssertionError("a credential was looked up")
+
+    for name in ("credential_sources", "secret_values", "require_credentials", "config_dir"):
+        monkeypatch.setattr(kaggle, name, looked_up)
+    with pytest.raises(InputError) as refused:
+        kaggle.main(["submit"])
+    assert f"error: {refused.value}\n" == DEMO_REFUSED
+
+
+def test_submit_refuses_ids_other_than_the_competition_folders(tmp_path):
+    """The competition's ids, but DATA's test_case.csv holds others: refused for DATA's."""
+    repo = run_workspace(tmp_path)
     other = write_competition(tmp_path / "other", n_images=12, n_pairs=7)
     setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN)
     result = setup.run("submit", "--data", str(other), cwd=repo)
-    assert result.returncode == 2
-    assert f"expected the 7 test ids of {other / 'test_case.csv'}, found 10 ids, 3 not a test id" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"expected the 7 test ids of {other / 'test_case.csv'}, found 1000000 ids, 999993 not a test id" \
+        in result.stderr
     assert setup.calls == []
 
 
@@ -463,7 +538,7 @@ def test_the_reader_accepts_what_predict_writes(tmp_path):
 
 
 def test_the_message_names_the_experiment_the_workspace_holds(tmp_path, source, monkeypatch):
-    repo = run_workspace(tmp_path, source)
+    repo = run_workspace(tmp_path, pairs_of(source))
     monkeypatch.chdir(repo)
     head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     short = short_head(repo)
@@ -488,7 +563,7 @@ def test_the_message_names_the_experiment_the_workspace_holds(tmp_path, source, 
 
 
 def test_the_headline_metric_is_the_predict_stages_estimate(tmp_path, source, monkeypatch):
-    repo = run_workspace(tmp_path, source)
+    repo = run_workspace(tmp_path, pairs_of(source))
     monkeypatch.chdir(repo)
     assert kaggle.headline_metric() == ("pair_accuracy", 0.95)
     (repo / "metrics/predict.json").write_text('{"pairs": 10}')
@@ -514,10 +589,13 @@ def test_scores_writes_the_submissions_beside_the_run(tmp_path):
     work = tmp_path / "work"
     result = setup.run("scores", cwd=work)
     assert result.returncode == 0, result.stderr
-    assert setup.calls == [["competitions", "submissions", SLUG, "--csv"]]
+    assert setup.calls == [["list_submissions", SLUG, str(kaggle.PAGE_SIZE), ""]]
     scores = pd.read_csv(work / kaggle.SCORES, dtype=str, keep_default_na=False)
     assert list(scores.columns) == ["ref", "fileName", "date", "description", "status", "publicScore",
                                     "privateScore", "experiment", "commit"]
+    assert scores["ref"].tolist() == ["41", "40", "39"]
+    assert scores["date"].tolist()[0] == "2026-05-02 10:00:00"
+    assert scores["status"].tolist() == ["COMPLETE", "COMPLETE", "ERROR"]
     assert scores["publicScore"].tolist() == ["0.98765", "0.96500", ""]
     assert scores["experiment"].tolist() == ["bushy-sled", "", ""]
     assert scores["commit"].tolist() == ["1a2b3c4", "0f0e0d0", ""]
@@ -526,6 +604,125 @@ def test_scores_writes_the_submissions_beside_the_run(tmp_path):
     none = Setup(tmp_path / "fresh", KAGGLE_API_TOKEN=TOKEN).run("scores", cwd=work)
     assert none.returncode == 0, none.stderr
     assert pd.read_csv(work / kaggle.SCORES).shape == (0, 9)
+
+
+def test_scores_lists_every_page(tmp_path):
+    """45 submissions, more than the CLI's one page of 20, from a server that sends at most 20 a page."""
+    rows = [f'{ref},submission.csv,2026-05-{1 + ref % 28:02d} 10:00:00,"commit {ref:07x}, pair_accuracy 0.9",'
+            f"SubmissionStatus.COMPLETE,0.{ref:05d},0.{ref:05d}" for ref in range(145, 100, -1)]
+    table = write(tmp_path / "table.csv", KAGGLE_TABLE.splitlines()[0] + "\n" + "\n".join(rows) + "\n")
+    setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN, STANDIN_SUBMISSIONS=str(table), STANDIN_PAGE_CAP="20")
+    work = tmp_path / "work"
+    result = setup.run("scores", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert setup.calls == [["list_submissions", SLUG, str(kaggle.PAGE_SIZE), token]
+                           for token in ("", "after-20", "after-40")]
+    scores = pd.read_csv(work / kaggle.SCORES, dtype=str, keep_default_na=False)
+    assert scores["ref"].tolist() == [str(ref) for ref in range(145, 100, -1)]  # all, in Kaggle's order
+    assert scores["commit"].tolist() == [f"{ref:07x}" for ref in range(145, 100, -1)]
+    assert f"scores: 45 submissions of {SLUG}" in result.stdout
+
+
+class LocalKaggle(http.server.BaseHTTPRequestHandler):
+    """Kaggle's two calls behind `scores`, as JSON over HTTP: the token check, and ``total``
+    submissions (refs total…1) at most ``cap`` a page, the page token being the next row's index."""
+
+    total, cap, requests = 45, 20, []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+        type(self).requests.append((self.path, body, self.headers.get("Authorization", "")))
+        if self.path.endswith("/security.OAuthService/IntrospectToken"):
+            answer = {"active": True, "username": "someone"}
+        else:
+            assert self.path.endswith("/competitions.CompetitionApiService/ListSubmissions"), self.path
+            start = int(body.get("pageToken") or 0)
+            end = min(start + min(body.get("pageSize") or 20, self.cap), self.total)
+            answer = {"submissions": [{"ref": ref, "fileName": "submission.csv", "date": "2026-05-02T10:00:00Z",
+                                       "description": f"commit {ref:07x}", "status": "COMPLETE",
+                                       "publicScore": f"0.{ref:05d}"} for ref in range(self.total - start,
+                                                                                       self.total - end, -1)],
+                      "nextPageToken": str(end) if end < self.total else ""}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_kaggle():
+    """LocalKaggle on http://localhost (port 80: where the kaggle package's LOCALHOST environment calls)."""
+    if importlib.util.find_spec("kaggle") is None:
+        pytest.skip("the kaggle package is not installed")
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 80), LocalKaggle)
+    except OSError as error:
+        pytest.skip(f"port 80 of localhost cannot be served here ({error})")
+    LocalKaggle.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LocalKaggle
+    server.shutdown()
+    server.server_close()
+
+
+def test_scores_pages_with_the_real_kaggle_package(tmp_path, local_kaggle):
+    """The installed kaggle package, not the stand-in, against a local Kaggle: every page, and the
+    token it prints with VERBOSE=1 hidden."""
+    env = clean_environment(tmp_path / "home", KAGGLE_API_TOKEN=TOKEN, KAGGLE_API_ENVIRONMENT="LOCALHOST",
+                            VERBOSE="1")
+    result = subprocess.run([sys.executable, "-m", "pipeline.kaggle", "scores", "--out", str(tmp_path / "s.csv")],
+                            cwd=tmp_path, env=env, text=True, capture_output=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    listed = [(body["pageToken"], body["pageSize"]) for path, body, _ in local_kaggle.requests
+              if path.endswith("/ListSubmissions")]
+    assert listed == [("", kaggle.PAGE_SIZE), ("20", kaggle.PAGE_SIZE), ("40", kaggle.PAGE_SIZE)]
+    assert {auth for _, _, auth in local_kaggle.requests} == {f"Bearer {TOKEN}"}
+    scores = pd.read_csv(tmp_path / "s.csv", dtype=str, keep_default_na=False)
+    assert scores["ref"].tolist() == [str(ref) for ref in range(45, 0, -1)]
+    assert scores["status"].tolist() == ["COMPLETE"] * 45 and scores["commit"].tolist()[0] == f"{45:07x}"
+    assert "Authorization: Bearer ***" in result.stdout  # printed by the package, hidden
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_scores_reports_kaggle_refusing_with_what_to_do(tmp_path):
+    setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN, STANDIN_EXIT="1",
+                  STANDIN_ERROR="401 Client Error: Unauthorized for url: https://api.kaggle.com/v1/...")
+    work = tmp_path / "work"
+    result = setup.run("scores", cwd=work)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: kaggle API list_submissions {SLUG}: expected success, found exit status 1 (Kaggle rejected the "
+        f"credentials: create a new token at {kaggle.TOKEN_PAGE})")
+    assert not (work / kaggle.SCORES).exists()
+
+
+# --- --help ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [[], ["data"], ["submit"], ["scores"]])
+def test_help_prints_the_usage_and_touches_nothing(tmp_path, command):
+    setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN)
+    work = tmp_path / "work"
+    result = setup.run(*command, "--help", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"usage: python -m pipeline.kaggle {' '.join(command)}".rstrip())
+    assert result.stderr == "" and list(work.iterdir()) == [] and setup.calls == []
+
+
+@pytest.mark.parametrize("command", [["--bogus"], ["submit", "--bogus"], ["scores", "extra"], ["upload"]])
+def test_an_unknown_argument_is_one_error_line(tmp_path, command):
+    setup = Setup(tmp_path, KAGGLE_API_TOKEN=TOKEN)
+    work = tmp_path / "work"
+    result = setup.run(*command, cwd=work)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and result.stderr.splitlines()[-1] == errors[0]
+    assert list(work.iterdir()) == [] and setup.calls == []
 
 
 # --- the make targets --------------------------------------------------------------------------
@@ -546,7 +743,7 @@ def project_copy(dest: Path) -> Path:
 
 def make(setup: Setup, repo: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
     env = {**setup.env, **extra}
-    env.pop("PYTHONPATH")  # make runs the module from the repository copy itself
+    env["PYTHONPATH"] = str(setup.package)  # make runs the module from the repository copy itself
     env.pop("MAKEFLAGS", None)
     return subprocess.run(["make", "--no-print-directory", *args], cwd=repo, env=env, text=True,
                           capture_output=True, timeout=180, check=False)
@@ -562,6 +759,11 @@ def test_make_targets_call_the_cli_with_the_right_arguments(tmp_path, source):
     refused = make(setup, repo, "data")
     assert refused.returncode != 0 and f"error: {kaggle.NO_CREDENTIALS}" in refused.stderr
     assert setup.calls == []
+    demo = write_competition(repo / "data/demo", n_images=12, n_pairs=7)
+    write_submission(repo / kaggle.SUBMISSION, pairs_of(demo), np.arange(12) % 2)
+    demo_refused = make(setup, repo, "submit")  # no credentials, no ../<competition>: refused for its ids
+    assert demo_refused.returncode != 0 and DEMO_REFUSED in demo_refused.stderr
+    assert setup.calls == []
 
     setup.env["KAGGLE_API_TOKEN"] = TOKEN
     dest = tmp_path / "kaggle data" / "hw7"
@@ -574,28 +776,27 @@ def test_make_targets_call_the_cli_with_the_right_arguments(tmp_path, source):
     assert (tmp_path / SLUG / "test_case.csv").is_file()  # ../<competition>, outside the repository
     assert f"next: dvc exp run -S data.dir=../{SLUG}" in default.stdout
 
-    pairs = pairs_of(dest)
-    (repo / "data/prepared").mkdir(parents=True)
-    np.save(repo / kaggle.PAIRS, pairs)
-    write_submission(repo / kaggle.SUBMISSION, pairs, np.arange(12) % 2)
+    write_submission(repo / kaggle.SUBMISSION, competition_pairs(), np.arange(12) % 2)
+    as_competition(dest)
+    as_competition(tmp_path / SLUG)
     message = "it's \"quoted\" and $HOME `x`"
     submit = make(setup, repo, "submit", f"MESSAGE={message}", f"DATA={dest}")
     assert submit.returncode == 0, submit.stderr
     assert setup.calls[-1] == ["competitions", "submit", SLUG, "-f", "submissions/submission.csv", "-m", message]
-    assert f"ids exactly those of {dest / 'test_case.csv'}" in submit.stdout
+    assert f"{CHECKED} and of {dest / 'test_case.csv'}" in submit.stdout
     plain = make(setup, repo, "submit")
     assert plain.returncode == 0, plain.stderr
     assert setup.calls[-1][-1].startswith(f"commit {short_head(repo)}")
 
     scores = make(setup, repo, "scores")
     assert scores.returncode == 0, scores.stderr
-    assert setup.calls[-1] == ["competitions", "submissions", SLUG, "--csv"]
+    assert setup.calls[-1] == ["list_submissions", SLUG, str(kaggle.PAGE_SIZE), ""]
     assert len(pd.read_csv(repo / kaggle.SCORES)) == 3
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_credentials_appear_in_no_output_file_or_commit(tmp_path, source):
-    """Issue 15: with a CLI that prints its whole environment, the token and key reach nothing."""
+    """With a CLI and a package that print their whole environment, the token and key reach nothing."""
     repo = project_copy(tmp_path / "repo")
     key = "fakeKEY0123456789abcdef0123456789"
     config = tmp_path / "kaggle-config"
@@ -606,14 +807,14 @@ def test_credentials_appear_in_no_output_file_or_commit(tmp_path, source):
                   KAGGLE_CONFIG_DIR=str(config))
     dest = tmp_path / "hw7"
     outputs = [make(setup, repo, "data", f"DATA={dest}")]
-    pairs = pairs_of(dest)
-    (repo / "data/prepared").mkdir(parents=True)
-    np.save(repo / kaggle.PAIRS, pairs)
-    write_submission(repo / kaggle.SUBMISSION, pairs, np.arange(12) % 2)
+    as_competition(dest)
+    write_submission(repo / kaggle.SUBMISSION, competition_pairs(), np.arange(12) % 2)
     outputs += [make(setup, repo, "submit", f"DATA={dest}"), make(setup, repo, "scores")]
     for result in outputs:
         assert result.returncode == 0, result.stderr
-    assert "debug: environment KAGGLE_API_TOKEN=***" in outputs[0].stdout  # the leak happened, hidden
+    for result in (outputs[0], outputs[2]):  # the CLI's leak and the package's happened, hidden
+        assert "debug: environment KAGGLE_API_TOKEN=***" in result.stdout
+        assert "debug: environment KAGGLE_API_TOKEN=***" in result.stderr
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-qm", "everything the targets left"], cwd=repo, check=True)
 
