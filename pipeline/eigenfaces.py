@@ -15,10 +15,9 @@ from PIL import Image
 
 from pipeline.lib import faces as fc
 from pipeline.lib.atomic import atomic_path
-from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.errors import CommandLine, InputError, main_guard
 
 K = 5  # the homework's "top 5 eigenfaces"
-USAGE = "usage: python -m pipeline.eigenfaces IMAGES_DIR INPUT_IMAGE OUTPUT_IMAGE"
 
 
 def rebuild(directory: str, image: str, output: str) -> None:
@@ -42,10 +41,20 @@ def rebuild(directory: str, image: str, output: str) -> None:
     print(f"eigenfaces: {directory / name} rebuilt from the top {K} eigenfaces -> {output}")
 
 
+def parser() -> CommandLine:
+    command_line = CommandLine(prog="python -m pipeline.eigenfaces", description=__doc__,
+                               usage="%(prog)s IMAGES_DIR INPUT_IMAGE OUTPUT_IMAGE")
+    # one list, counted here: a missing path is "expected 3 arguments, found 2", as pca.sh says it
+    command_line.add_argument("paths", nargs="*", metavar="PATH", help="IMAGES_DIR INPUT_IMAGE OUTPUT_IMAGE")
+    return command_line
+
+
 def main(argv: list[str]) -> None:
-    if len(argv) != 3:
-        raise InputError(f"command line: expected 3 arguments, found {len(argv)}; {USAGE}")
-    rebuild(*argv)
+    command_line = parser()
+    paths = command_line.parse_args(argv).paths
+    if len(paths) != 3:
+        command_line.error(f"expected 3 arguments, found {len(paths)}")
+    rebuild(*paths)
 
 
 if __name__ == "__main__":

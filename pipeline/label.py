@@ -32,15 +32,14 @@ import numpy as np
 
 from pipeline.lib import clustering, layout
 from pipeline.lib.descriptors import HogConfig, hog_descriptors
-from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.errors import CommandLine, InputError, main_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.patches import Dictionary, descriptors
 from pipeline.lib.selftrain import apply_linear
 from pipeline.lib.submission import write_submission
 from pipeline.lib.training import quiet_tensorflow
 
-USAGE = ("usage: python -m pipeline.label COMPETITION_DIR OUT_CSV, or "
-         "python -m pipeline.label IMAGES_DIR TEST_CASE_CSV OUT_CSV")
+USAGE = "%(prog)s COMPETITION_DIR OUT_CSV\n   or: %(prog)s IMAGES_DIR TEST_CASE_CSV OUT_CSV"
 AUTOENCODER = Path("models/autoencoder.keras")
 CNNS = Path("data/selftrain/cnn")
 FITTED = {"dictionary": Path("data/patches/dictionary"), "selftrain": Path("data/selftrain/model"),
@@ -104,11 +103,20 @@ def label(pool: np.ndarray, trained: dict) -> np.ndarray:
     return (1 - labels).astype(np.int8) if swapped else labels
 
 
+def parser() -> CommandLine:
+    command_line = CommandLine(prog="python -m pipeline.label", usage=USAGE, description=__doc__)
+    command_line.add_argument("paths", nargs="*", metavar="PATH",
+                              help="COMPETITION_DIR OUT_CSV, or IMAGES_DIR TEST_CASE_CSV OUT_CSV")
+    return command_line
+
+
 def main(argv: list[str]) -> None:
-    if len(argv) not in (2, 3):
-        raise InputError(f"command line: expected 2 or 3 arguments, found {len(argv)}; {USAGE}")
+    command_line = parser()
+    paths = command_line.parse_args(argv).paths
+    if len(paths) not in (2, 3):
+        command_line.error(f"expected 2 or 3 arguments, found {len(paths)}")
     started = time.perf_counter()
-    out_csv = Path(argv[-1])
+    out_csv = Path(paths[-1])
     if out_csv.suffix.lower() != ".csv" or out_csv.is_dir():
         raise InputError(f"{out_csv}: expected the name of the CSV file to write (….csv), found "
                          f"{'a folder' if out_csv.is_dir() else repr(out_csv.name)}")
@@ -122,8 +130,8 @@ def main(argv: list[str]) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{out_csv}: expected a folder you may write in, found {folder} read-only")
     trained = load_trained()
-    pool, pairs, shown = read_test_set(argv[:-1])
-    print(f"label: {len(pool) - shown} images, {len(pairs)} pairs from {' '.join(argv[:-1])}", file=sys.stderr)
+    pool, pairs, shown = read_test_set(paths[:-1])
+    print(f"label: {len(pool) - shown} images, {len(pairs)} pairs from {' '.join(paths[:-1])}", file=sys.stderr)
     labels = label(pool, trained)
     # named after this set's visualization halves (the pairs do not depend on the names)
     images, visualization = clustering.align(labels[:len(pool) - shown], labels[len(pool) - shown:]) \

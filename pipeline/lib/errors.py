@@ -1,13 +1,14 @@
 """The one exception type for mistakes a user can fix (bad data, bad params), and how an entry
-point turns it into one line on stderr."""
+point turns it, or a wrong command line, into one line on stderr."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 import re
 import sys
-from typing import Callable
+from typing import Callable, NoReturn
 
 # A disk that fills up (or a quota that runs out) while a stage writes: not a mistake in the
 # input, but the user's to fix, so it gets one line too (see main_guard).
@@ -53,9 +54,56 @@ def _escape(char: str) -> str:
     return repr(char)[1:-1]
 
 
+class CommandLine(argparse.ArgumentParser):
+    """argparse's parser, with the description printed as written and errors on one line.
+
+    ``--help`` prints the usage and the description and exits 0 before anything else runs. A
+    wrong command line (an unknown option, a stray or missing argument) prints
+    ``error: command line: <what argparse found>; usage: <the usage line>`` on stderr and exits
+    with status 2, like every other mistake a user can fix (:func:`main_guard`). Subcommands made
+    with ``add_subparsers`` are parsers of this class too.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: command line: {printable(one_line(message))}; {one_line(self.format_usage())}",
+              file=sys.stderr)
+        sys.exit(2)
+
+
+def stage_command_line(main: Callable[[list[str]], None]) -> CommandLine:
+    """The command line of the stage module that defines ``main``: no argument but ``--help``.
+
+    The program is named as it is run (``python -m pipeline.stages.reduce``, also when the module
+    runs as ``__main__``); the description is the module's docstring.
+    """
+    module = sys.modules.get(main.__module__)
+    spec = getattr(module, "__spec__", None)
+    name = spec.name if spec is not None else main.__module__
+    return CommandLine(prog=f"python -m {name}", description=getattr(module, "__doc__", None),
+                       epilog="DVC runs it (dvc repro, dvc exp run); dvc.yaml lists its deps, params "
+                              "and outs.")
+
+
+def stage_guard(main: Callable[[list[str]], None]) -> None:
+    """A stage's entry point: ``--help`` or a wrong argument is handled first, then :func:`main_guard`.
+
+    Stages take no arguments (DVC passes none; params.yaml holds their settings), so ``--help``
+    prints the stage's docstring and exits 0 before any params or input are read and anything is
+    written; any argument but ``-h``/``--help`` is one line and exit status 2 (:class:`CommandLine`).
+    """
+    stage_command_line(main).parse_args(sys.argv[1:])
+    main_guard(main)
+
+
 def main_guard(main: Callable[[list[str]], None]) -> None:
     """Run ``main(sys.argv[1:])``; a user's mistake becomes one line on stderr and exit status 2.
 
+    A command that takes arguments parses them in ``main`` with a :class:`CommandLine`, whose
+    ``--help`` and wrong arguments end the process there; a stage uses :func:`stage_guard`.
     A missing input file (a stage run by hand before the stage that writes it) counts as one.
     A full disk is one line and exit status 1: ``error: <file>: expected free disk space to write
     it, found the disk full …`` (:func:`pipeline.lib.atomic.atomic_path` names the output it was

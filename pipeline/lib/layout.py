@@ -18,7 +18,9 @@ import csv
 import io
 import os
 import re
+import shlex
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -37,9 +39,16 @@ _NUMBERED = re.compile(r"^0*(\d+)$")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")  # ASCII digits only; 18 digits always fit int64
 
 
-def competition_files(directory: str | os.PathLike) -> tuple[Path, Path, Path]:
-    """Return the paths (images dir, test_case.csv, visualization.npy), checking each exists."""
+def competition_files(directory: str | os.PathLike, *, setting: str | None = None) -> tuple[Path, Path, Path]:
+    """Return the paths (images dir, test_case.csv, visualization.npy), checking each exists.
+
+    A zip archive (the competition's download, not unpacked) is named as one, with the command
+    that unpacks it (:func:`unpack_first`); ``setting`` is the params key the path came from
+    (``data.dir``), so that the answer ends with the `dvc exp run` that uses the unpacked folder.
+    """
     root = Path(directory)
+    if root.is_file() and zipfile.is_zipfile(root):
+        raise InputError(unpack_first(root, setting))
     if not root.is_dir():
         raise InputError(f"{printable(root)}: expected a competition folder (images/, test_case.csv, "
                          f"visualization.npy), found {'a file' if root.exists() else 'nothing'}")
@@ -51,6 +60,33 @@ def competition_files(directory: str | os.PathLike) -> tuple[Path, Path, Path]:
         if path is not images and not path.is_file():
             raise InputError(f"{printable(path)}: expected {what} (a file), found a folder")
     return images, pairs, visualization
+
+
+def unpack_first(archive: Path, setting: str | None = None) -> str:
+    """One line for a zip archive given where its unpacked folder is expected: the archive named,
+    then ``unzip ARCHIVE -d FOLDER`` (FOLDER beside it, named after it) and the folder to use:
+    ``dvc exp run -S SETTING=FOLDER`` with ``setting``, else the folder's path. The folder to use
+    is the one inside the archive that holds test_case.csv (a top folder, when the archive has one).
+    """
+    zipped = archive.suffix.lower() == ".zip"
+    folder = archive.with_suffix("") if zipped else archive.with_name(f"{archive.name}.d")
+    target = folder / _folder_holding(archive, "test_case.csv")
+    use = (f"dvc exp run -S {shlex.quote(f'{setting}={target}')}" if setting
+           else f"give {shlex.quote(str(target))}")
+    return (f"{printable(archive)}: expected a competition folder (images/, test_case.csv, "
+            f"visualization.npy), found a zip archive: unpack it first: unzip {shlex.quote(str(archive))} "
+            f"-d {shlex.quote(str(folder))}, then {use}")
+
+
+def _folder_holding(archive: Path, name: str) -> str:
+    """The member folder of zip ``archive`` that holds ``name`` nearest the top ('' for the top or none)."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            folders = [os.path.dirname(member.rstrip("/")) for member in opened.namelist()
+                       if os.path.basename(member.rstrip("/")) == name]
+    except (OSError, zipfile.BadZipFile):
+        return ""
+    return min(folders, key=lambda folder: (folder.count("/"), folder), default="")
 
 
 def image_paths(images_dir: str | os.PathLike) -> list[Path]:
@@ -178,7 +214,7 @@ def decode_images(paths: list[Path], out: np.ndarray | None = None, *, workers: 
     """Decode ``paths`` into ``out`` (n, 32, 32, 3) uint8, allocated if not given.
 
     For more images than fit in memory, write :func:`decode_chunks` to a file instead
-    (``pipeline.prepare`` does, with :class:`pipeline.arrays.NpyWriter`).
+    (the stage ``prepare`` does, with :class:`pipeline.lib.arrays.NpyWriter`).
     """
     if out is None:
         out = np.empty((len(paths), *IMAGE_SHAPE), dtype=np.uint8)

@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.lib import arrays, clustering
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
-from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows
 
@@ -79,4 +79,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -22,7 +22,7 @@ import pandas as pd
 from PIL import Image
 
 from pipeline.lib.atomic import atomic_dir
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 
 OUT = Path("data/demo")
@@ -79,4 +79,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

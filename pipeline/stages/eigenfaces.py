@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.lib import drawing
 from pipeline.lib import faces as fc
 from pipeline.lib.atomic import save_figure, save_json
-from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
 
 METRICS = Path("metrics/eigenfaces.json")
@@ -54,4 +54,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -22,7 +22,7 @@ import numpy as np
 from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks, read_rows
 from pipeline.lib.atomic import atomic_path, save_json, save_npy
 from pipeline.lib.autoencoder_config import AutoencoderConfig
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows
 from pipeline.lib.training import keras_verbosity, quiet_tensorflow
@@ -118,4 +118,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks
 from pipeline.lib.atomic import atomic_path
 from pipeline.lib.descriptors import HogConfig, descriptor_size, hog_descriptors
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 
 IMAGES = Path("data/prepared/images.npy")
@@ -31,4 +31,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -17,7 +17,7 @@ from pipeline.lib import patches
 from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_npy
 from pipeline.lib.clustering import one_thread
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 
 IMAGES = Path("data/prepared/images.npy")
@@ -43,4 +43,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -26,7 +26,7 @@ from pipeline.lib import drawing, projection
 from pipeline.lib.arrays import read_rows
 from pipeline.lib.atomic import atomic_path, save_figure
 from pipeline.lib.clustering import visualization_accuracy
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows, truth
 
@@ -65,4 +65,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

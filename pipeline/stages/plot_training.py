@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.lib import drawing
 from pipeline.lib.atomic import save_figure
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 
 OUT = Path("plots")
 LOSS_TSV = Path("dvclive/embed/plots/metrics/train/loss.tsv")
@@ -45,4 +45,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

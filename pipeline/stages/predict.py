@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.lib.atomic import save_json
 from pipeline.lib.clustering import estimated_pair_accuracy
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 from pipeline.lib.pool import Rows
 from pipeline.lib.submission import write_submission
 
@@ -40,4 +40,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -1,6 +1,6 @@
 """Stage `prepare`: decode and validate a competition folder once.
 
-    python -m pipeline.prepare        (params: data.dir)
+    python -m pipeline.stages.prepare        (params: data.dir)
 
 Writes data/prepared/images.npy (n + 2k, 32, 32, 3) uint8: the n competition images (image
 number i in row i − 1), then the 2k visualization images (k of dataset A, then k of B);
@@ -22,7 +22,7 @@ from pathlib import Path
 from pipeline.lib import layout
 from pipeline.lib.arrays import NpyWriter
 from pipeline.lib.atomic import atomic_path, save_json, save_npy
-from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.pool import ROWS_FILE, Rows
 
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> None:
         raise InputError(f"params.yaml: data.dir: expected the path of a competition folder, "
                          f"found {params.get('dir')!r}")
     started = time.perf_counter()
-    images_dir, pairs_csv, visualization_npy = layout.competition_files(params["dir"])
+    images_dir, pairs_csv, visualization_npy = layout.competition_files(params["dir"], setting="data.dir")
     # Cheap checks first, so a bad CSV fails in a second, not after decoding 40,000 images.
     paths = layout.image_paths(images_dir)
     pairs = layout.read_pairs(pairs_csv, len(paths))
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> None:
     try:
         # Decoded chunk by chunk and appended to the file with plain writes, not through a
         # memory map (whose touched pages would all count as this process's memory): resident
-        # memory stays at a few chunks however many images (see pipeline.arrays).
+        # memory stays at a few chunks however many images (see pipeline.lib.arrays).
         decoding = time.perf_counter()
         rows = len(paths) + len(visualization)
         with atomic_path(OUT / "images.npy") as tmp, NpyWriter(tmp, (rows, *layout.IMAGE_SHAPE), "uint8") as images:
@@ -70,4 +70,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

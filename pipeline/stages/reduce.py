@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.lib import arrays, clustering
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
-from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
 
 VIEWS = Path("data/views/components.npy")
@@ -55,4 +55,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

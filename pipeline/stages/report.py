@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.lib import reporting
 from pipeline.lib.atomic import save_text
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 
 OUT = Path("reports")
 
@@ -31,4 +31,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -23,7 +23,7 @@ import numpy as np
 from pipeline.lib import clustering
 from pipeline.lib.arrays import NpyFile
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
-from pipeline.lib.errors import main_guard
+from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows
 from pipeline.lib.selftrain import SelfTrainConfig, bootstrap, cnn_scores, content_folds, linear_scores
@@ -110,4 +110,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pipeline.lib import arrays, clustering
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
-from pipeline.lib.errors import InputError, main_guard
+from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
 
 FILES = {  # view name → the file of its rows
@@ -82,4 +82,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main_guard(main)
+    stage_guard(main)

@@ -8,6 +8,7 @@ import os
 import pickle
 import shlex
 import shutil
+import zipfile
 
 import numpy as np
 import pytest
@@ -57,6 +58,21 @@ def test_competition_folder_is_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match=r"file: expected a competition folder.*found a file"):
         layout.competition_files(tmp_path / "file")
+
+
+def test_a_zip_archive_is_named_with_the_command_that_unpacks_it(tmp_path):
+    """Any zip, whatever its name: the folder to use is the one that holds test_case.csv."""
+    with zipfile.ZipFile(tmp_path / "download.bin", "w") as archive:
+        archive.writestr("hw7/images/000001.jpg", b"x")
+        archive.writestr("hw7/test_case.csv", PAIR_HEADER)
+    with pytest.raises(InputError) as error:
+        layout.competition_files(tmp_path / "download.bin")
+    assert str(error.value) == (
+        f"{tmp_path}/download.bin: expected a competition folder (images/, test_case.csv, "
+        f"visualization.npy), found a zip archive: unpack it first: unzip {tmp_path}/download.bin "
+        f"-d {tmp_path}/download.bin.d, then give {tmp_path}/download.bin.d/hw7")
+    with pytest.raises(InputError, match=r"then dvc exp run -S data\.dir=\S+/download\.bin\.d/hw7$"):
+        layout.competition_files(tmp_path / "download.bin", setting="data.dir")
 
 
 @pytest.mark.parametrize("part", ["images", "test_case.csv", "visualization.npy"])

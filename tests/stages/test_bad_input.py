@@ -245,7 +245,7 @@ PREPARE_CASES = {
     "npy-raw-pickle": (raw_pickle, ["visualization.npy", "pickled Python objects", "refused"]),
     "npy-empty": (save_visualization(b""), ["visualization.npy", "found an empty file"]),
     "npy-text": (save_visualization(b"1,2,3\n"), ["visualization.npy", "not a .npy array"]),
-    # headers that lie (issue 15): one line, and no memory spent on what they claim
+    # headers that lie: one line, and no memory spent on what they claim
     "npy-header-claims-a-billion-images": (
         npy_claiming((10**9, 32, 32, 3)),
         ["visualization.npy", "expected 3072000000000 bytes of data after the header for shape "
@@ -308,6 +308,31 @@ def test_prepare_bad_params(tmp_path, case):
                                          encoding="utf-8")
     before = snapshot(workdir)
     assert_clean_failure(run_stage_in("prepare", workdir, None), workdir, before, *expected)
+
+
+def test_prepare_names_a_zip_archive_and_the_commands_that_unpack_and_use_it(tmp_path):
+    """data.dir set to the competition's download, not unpacked: one line naming the archive, with
+    the unzip and the dvc exp run that follow; both, run as printed, make prepare succeed."""
+    workdir = tmp_path / "work"
+    root = write_competition(workdir, n_images=N_IMAGES, n_pairs=N_PAIRS, k=K, name="unpacked")
+    shutil.make_archive(str(workdir / "ml2019spring-hw7"), "zip", root)  # the files at the top, as Kaggle's
+    shutil.rmtree(root)
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params_with(data={"dir": "ml2019spring-hw7.zip"})))
+    before = snapshot(workdir)
+    line = assert_clean_failure(run_stage_in("prepare", workdir, None), workdir, before,
+                                "ml2019spring-hw7.zip: expected a competition folder", "found a zip archive")
+    assert line.endswith("unpack it first: unzip ml2019spring-hw7.zip -d ml2019spring-hw7, then "
+                         "dvc exp run -S data.dir=ml2019spring-hw7"), line
+    unzip = shutil.which("unzip")
+    if unzip is None:
+        pytest.skip("no unzip command on this machine: the printed command is not run")
+    command = line.split("unpack it first: ")[1].split(", then ")[0]
+    subprocess.run(shlex.split(command), cwd=workdir, check=True, capture_output=True)
+    setting = line.rsplit(" -S ", 1)[1]
+    key, value = setting.split("=", 1)
+    assert key == "data.dir"
+    result = run_stage_in("prepare", workdir, params_with(data={"dir": value}))
+    assert result.returncode == 0, result.stderr
 
 
 def test_prepare_failure_keeps_an_existing_folder(tmp_path):
