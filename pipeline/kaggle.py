@@ -29,7 +29,6 @@ with `***`.
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import json
 import os
@@ -49,7 +48,7 @@ import numpy as np
 
 from pipeline.lib import layout
 from pipeline.lib.atomic import atomic_path
-from pipeline.lib.errors import InputError, main_guard, one_line
+from pipeline.lib.errors import CommandLine, InputError, main_guard, one_line
 from pipeline.lib.submission import read_submission
 
 COMPETITION = "ml2019spring-hw7"
@@ -651,8 +650,8 @@ def scores_command(competition: str, out: Path) -> None:
 
 # --- command line ------------------------------------------------------------------------------
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m pipeline.kaggle", description=__doc__.split("\n\n")[0])
+def parser() -> CommandLine:
+    root = CommandLine(prog="python -m pipeline.kaggle", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
     data = commands.add_parser("data", help="download, unpack and check the competition's files")
     submit = commands.add_parser("submit", help="check the submission offline (the competition's ids, not "

@@ -110,7 +110,7 @@ COMMANDS = {  # argv → the usage line it prints first
     "cluster.sh": (["bash", str(REPO / "cluster.sh")],
                    "usage: bash cluster.sh IMAGES_DIR TEST_CASE_CSV PREDICTION_CSV\n"),
 }
-ONE_LINE_ERRORS = ["label", "eigenfaces", "pca.sh", "cluster.sh"]
+ONE_LINE_ERRORS = ["label", "eigenfaces", "kaggle", "pca.sh", "cluster.sh"]
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -128,6 +128,8 @@ def test_command_help_prints_its_own_usage_and_touches_nothing(command, flag, wo
 @pytest.mark.parametrize("arguments", [["--bogus", "a", "b", "c"], ["a", "--bogus"], []])
 def test_command_wrong_arguments_are_one_line_and_exit_2(command, arguments, workdir):
     argv, usage = COMMANDS[command]
+    if command == "kaggle" and arguments:  # past its subcommand: argparse names an unknown one first
+        arguments = ["scores", *arguments]
     before = files(workdir)
     result = run([*argv, *arguments], workdir)
     assert result.returncode == 2 and result.stdout == "", result.stderr
