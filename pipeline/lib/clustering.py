@@ -2,7 +2,7 @@
 
 Shapes: ``codes`` (n, d) float32 → ``components`` (n, dims) float32 → ``labels`` (n,) int8.
 
-Wherever an array is taken, a :class:`pipeline.arrays.NpyFile` (a .npy file read on demand)
+Wherever an array is taken, a :class:`pipeline.lib.arrays.NpyFile` (a .npy file read on demand)
 may be given instead: the streaming paths (IncrementalPCA, ``transform``, ``predict``) then read
 it in chunks of :data:`CHUNK` rows with plain file reads, so memory stays at a few chunks however
 many rows; only the fits that need every row at once (PCA, KMeans, the Gaussian mixture) load it.
@@ -177,7 +177,7 @@ def fit_pca(codes: np.ndarray | arrays.NpyFile, dims: int, whiten: bool, seed: i
 def transform(pca: PCA, codes: np.ndarray | arrays.NpyFile, out=None):
     """Project ``codes`` (n, d) with ``pca`` into ``out`` (n, dims) float32, chunk by chunk.
 
-    ``out``: an array, or a writer with ``write(chunk)`` (:class:`pipeline.arrays.NpyWriter`)
+    ``out``: an array, or a writer with ``write(chunk)`` (:class:`pipeline.lib.arrays.NpyWriter`)
     that receives the chunks in order; allocated as an array if not given. Returns ``out``.
     """
     if out is None:
@@ -220,7 +220,7 @@ def reduce_each(views: dict, dims: dict[str, int], *, whiten: bool, seed: int, i
     """PCA of each view to ``dims[name]`` (whitened if asked), times ``weights[name]`` (default
     1), the results side by side.
 
-    ``views``: name → (N, d_name) array or :class:`pipeline.arrays.NpyFile`, the same N rows in
+    ``views``: name → (N, d_name) array or :class:`pipeline.lib.arrays.NpyFile`, the same N rows in
     each. ``incremental(view)`` says whether to fit that view batch by batch (default: when it
     passes :data:`INCREMENTAL_ABOVE_BYTES`, so a million images' HOG, 7 GB, is never loaded
     whole). Returns the views' components side by side (N, Σ dims) float32; each fitted PCA as
@@ -256,7 +256,7 @@ def reduce_each(views: dict, dims: dict[str, int], *, whiten: bool, seed: int, i
 
 def reduce_joint(joined, joint_dims: int, *, whiten: bool, seed: int, incremental: bool = False,
                  log=print) -> tuple[np.ndarray, dict, dict]:
-    """PCA of the views side by side (N, d) (an array or :class:`pipeline.arrays.NpyFile`) to
+    """PCA of the views side by side (N, d) (an array or :class:`pipeline.lib.arrays.NpyFile`) to
     ``joint_dims`` (at most d): the components (N, ≤ joint_dims) float32, the fitted PCA as
     plain arrays (joint_*, and joint_explained_variance_ratio: each direction's share of the
     whole variance, a fraction), and its size and the share of variance kept (%)."""
@@ -443,43 +443,3 @@ def summarize(labels: np.ndarray, visualization_labels: np.ndarray) -> dict:
             for name, part in (("A", visualization_labels[:half]), ("B", visualization_labels[half:]))
         },
     }
-
-
-def error_rates(visualization_labels: np.ndarray) -> tuple[float, float]:
-    """(e_A, e_B): the share of dataset A's and of dataset B's visualization images put in the
-    other dataset's cluster, with cluster 0 matched to A (as :func:`align` names them)."""
-    half = len(visualization_labels) // 2
-    return (float(np.mean(visualization_labels[:half] != 0)),
-            float(np.mean(visualization_labels[half:] != 1)))
-
-
-def estimated_pair_accuracy(labels: np.ndarray, visualization_labels: np.ndarray,
-                            pairs: np.ndarray) -> float:
-    """What Kaggle should score for ``pairs``: the expected share of pairs labelled right.
-
-    A pair is labelled right when both images are in their dataset's cluster or both are not
-    (two wrong make a right "same"/"different"). The visualization images, which take exactly
-    the path of the competition's images, give each dataset's error rate e_A, e_B; the
-    competition's own mix of the datasets (not 50/50 in general) is read off the cluster sizes,
-    corrected for those errors. From both, the chance that an image of cluster c is misplaced is
-    w_c = P(other dataset | cluster c), and a pair of clusters (c1, c2) is right with chance
-    (1 − w_c1)(1 − w_c2) + w_c1·w_c2, averaged over ``pairs``.
-
-    ``labels`` (n,) and ``visualization_labels`` (2k,) in {0, 1}, aligned (cluster 0 ≈ A);
-    ``pairs`` (m, 3) rows of (id, image1, image2), image numbers 1-based.
-    """
-    e_a, e_b = error_rates(visualization_labels)
-    share_0 = float(np.mean(labels == 0)) if len(labels) else 0.5
-    # share_0 = π_A (1 − e_A) + (1 − π_A) e_B, solved for the share π_A of dataset A
-    denominator = 1.0 - e_a - e_b
-    prior_a = float(np.clip((share_0 - e_b) / denominator, 0.0, 1.0)) if denominator > 0 else 0.5
-    prior_b = 1.0 - prior_a
-    in_0 = prior_a * (1 - e_a) + prior_b * e_b  # images that land in cluster 0, by dataset
-    in_1 = prior_b * (1 - e_b) + prior_a * e_a
-    misplaced = np.array([prior_b * e_b / in_0 if in_0 > 0 else 0.0,
-                          prior_a * e_a / in_1 if in_1 > 0 else 0.0])
-    if not len(pairs):
-        return 1.0
-    w1 = misplaced[labels[pairs[:, 1] - 1]]
-    w2 = misplaced[labels[pairs[:, 2] - 1]]
-    return float(np.mean((1 - w1) * (1 - w2) + w1 * w2))

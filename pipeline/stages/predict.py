@@ -6,7 +6,8 @@ Reads data/prepared/pairs.npy (m, 3) (id, image1, image2), data/prepared/rows.js
 data/cluster/labels.npy (n + 2k,). Writes submissions/submission.csv (``id,label``: 1 when both
 images share a cluster) and metrics/predict.json: the pair count, the share labelled 1, and
 ``pair_accuracy``, the accuracy Kaggle should score, estimated from the visualization rows
-(which took the competition images' path; see pipeline.lib.clustering.estimated_pair_accuracy).
+(which took the competition images' path; see pipeline.lib.estimate), with its 95 % interval
+``pair_accuracy_low`` … ``pair_accuracy_high``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.lib.atomic import save_json
-from pipeline.lib.clustering import estimated_pair_accuracy
 from pipeline.lib.errors import stage_guard
+from pipeline.lib.estimate import estimate_pair_accuracy
 from pipeline.lib.pool import Rows
 from pipeline.lib.submission import write_submission
 
@@ -33,10 +34,12 @@ def main(argv: list[str]) -> None:
     competition, visualization = rows.competition_part(labels), rows.visualization_part(labels)
     table = write_submission(SUBMISSION, pairs, competition)
     share = float(table["label"].mean()) if len(table) else 0.0
-    estimate = estimated_pair_accuracy(competition, visualization, pairs)
-    save_json("metrics/predict.json", {"pair_accuracy": estimate, "pairs": len(table), "share_same": share})
+    estimate = estimate_pair_accuracy(competition, visualization, pairs)
+    save_json("metrics/predict.json", {"pair_accuracy": estimate.accuracy, "pair_accuracy_low": estimate.low,
+                                       "pair_accuracy_high": estimate.high, "pairs": len(table),
+                                       "share_same": share})
     print(f"predict: {len(table)} pairs, {100 * share:.1f} % labelled 1 → {SUBMISSION}; estimated "
-          f"pair accuracy {estimate:.4f} ({time.perf_counter() - started:.2f} s)")
+          f"pair accuracy {estimate.describe()}, 95 % interval ({time.perf_counter() - started:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -71,3 +71,22 @@ def test_label_refuses_an_output_it_cannot_write_before_any_work(tmp_path):
                                 capture_output=True)
         assert result.returncode == 2 and result.stderr.count("\n") == 1
         assert result.stderr == f"error: {out}: expected a folder to write it in, found the file {tmp_path / 'a-file'}\n"
+
+
+def test_a_set_unlike_the_runs_own_is_warned_of(tmp_path, monkeypatch):
+    """Far below the run's own visualization accuracy: one line says the set is unlike the run's;
+    within two points, or with no run's figure to compare, nothing is said."""
+    from pipeline import label as command
+
+    monkeypatch.chdir(tmp_path)
+    assert command.run_accuracy() is None  # no metrics/cluster.json
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/cluster.json").write_text(json.dumps({"visualization_accuracy": 0.9977}))
+    own = command.run_accuracy()
+    assert own == 0.9977
+    warning = command.unlike_the_run(0.9220, own)
+    assert "0.9220" in warning and "0.9977" in warning and "unlike" in warning and "\n" not in warning
+    assert command.unlike_the_run(0.9790, own) is None
+    assert command.unlike_the_run(0.5002, None) is None
+    (tmp_path / "metrics/cluster.json").write_text(json.dumps({"visualization_accuracy": True}))
+    assert command.run_accuracy() is None

@@ -188,37 +188,6 @@ def test_saved_pca_arrays_project_like_the_pca(whiten):
                                rtol=1e-4, atol=1e-4)
 
 
-# --- what Kaggle should score --------------------------------------------------------------------
-
-def test_pair_accuracy_estimate_is_exact_when_nothing_is_wrong():
-    labels = np.array([0, 0, 1, 1, 1], dtype=np.int8)
-    pairs = np.array([[0, 1, 2], [1, 1, 3], [2, 3, 5]])
-    assert clustering.estimated_pair_accuracy(labels, np.array([0, 0, 1, 1], np.int8), pairs) == 1.0
-
-
-def test_pair_accuracy_estimate_matches_a_simulation():
-    """Images misplaced at the visualization's rates, in an unbalanced set: the estimate is
-    what random pairs of it score, within sampling error."""
-    rng = np.random.default_rng(0)
-    n, e_a, e_b = 200_000, 0.02, 0.005
-    truth = (rng.random(n) < 0.7).astype(np.int8)  # 30 % dataset A, 70 % B
-    flip = np.where(truth == 0, rng.random(n) < e_a, rng.random(n) < e_b)
-    labels = np.where(flip, 1 - truth, truth).astype(np.int8)
-    k = 20_000
-    visualization = np.concatenate([(rng.random(k) < e_a), 1 - (rng.random(k) < e_b)]).astype(np.int8)
-    pairs = np.column_stack([np.arange(300_000), rng.integers(1, n + 1, (2, 300_000)).T])
-    right = (labels[pairs[:, 1] - 1] == labels[pairs[:, 2] - 1]) == (truth[pairs[:, 1] - 1] == truth[pairs[:, 2] - 1])
-    estimate = clustering.estimated_pair_accuracy(labels, visualization, pairs)
-    assert abs(estimate - right.mean()) < 0.001
-    # and it is not simply the naive 1 - 2e of a balanced set
-    naive = 1 - 2 * (e_a + e_b) / 2
-    assert abs(estimate - naive) > 0.002
-
-
-def test_error_rates_by_dataset():
-    assert clustering.error_rates(np.array([0, 1, 0, 0, 1, 1, 1, 0], np.int8)) == (0.25, 0.25)
-
-
 # --- several views, and fitted models as arrays (what pipeline.label applies) --------------------
 
 def test_reduce_views_then_project_views_agree():
