@@ -293,16 +293,17 @@ def leading_dims(fitted: dict, dims: int) -> tuple[dict, dict]:
 
 def reduce_views(views: dict, dims: dict[str, int], joint_dims: int, *, whiten: bool, seed: int,
                  incremental=None, weights: dict[str, float] | None = None,
-                 log=print) -> tuple[np.ndarray, dict, dict]:
+                 log=print) -> tuple[np.ndarray, dict, dict, np.ndarray]:
     """:func:`reduce_each`, then :func:`reduce_joint`, in one call (the stages `views` and
     `reduce` make the two steps; selftrain's bootstrap makes both at once). Returns the joint
-    components (N, ≤ joint_dims) float32, every fitted PCA as plain arrays, and the info of each
-    view and of the joint PCA (key ``joint``)."""
+    components (N, ≤ joint_dims) float32, every fitted PCA as plain arrays, the info of each
+    view and of the joint PCA (key ``joint``), and the views' own components side by side
+    (N, Σ dims) float32, in ``views``' order."""
     joined, fitted, info = reduce_each(views, dims, whiten=whiten, seed=seed, incremental=incremental,
                                        weights=weights, log=log)
     components, joint, info["joint"] = reduce_joint(joined, joint_dims, whiten=whiten, seed=seed, log=log)
     del joint["joint_explained_variance_ratio"]  # the shares of a cut (leading_dims) only
-    return components, {**fitted, **joint}, info
+    return components, {**fitted, **joint}, info, joined
 
 
 def project_views(fitted: dict, views: dict) -> np.ndarray:

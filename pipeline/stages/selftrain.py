@@ -15,6 +15,7 @@ dvclive); and metrics/selftrain.json (visualization accuracy of the bootstrap an
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from pipeline.lib.atomic import atomic_dir, save_json, save_npy
 from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows
-from pipeline.lib.selftrain import SelfTrainConfig, bootstrap, cnn_scores, content_folds, linear_scores
+from pipeline.lib.selftrain import (SelfTrainConfig, bootstrap, bootstrap_warning, cnn_scores, content_folds,
+                                    linear_scores)
 from pipeline.lib.training import keras_verbosity, quiet_tensorflow
 
 IMAGES = Path("data/prepared/images.npy")
@@ -68,7 +70,11 @@ def main(argv: list[str]) -> None:
     views = {name: NpyFile(path) for name, path in VIEWS.items()}
     started = time.perf_counter()
 
-    labels, components, fitted = bootstrap(views, config, seed, log=lambda line: print(f"selftrain: bootstrap: {line}"))
+    labels, components, fitted, agreements = bootstrap(views, config, seed,
+                                                       log=lambda line: print(f"selftrain: bootstrap: {line}"))
+    warning = bootstrap_warning(labels, agreements)
+    if warning:
+        print(f"selftrain: warning: {warning}", file=sys.stderr)
     images = NpyFile(IMAGES).read()
     folds = content_folds(images, config.folds)
     linear, linear_models = linear_scores(components, labels, folds, config.linear_c, seed)
@@ -104,6 +110,8 @@ def main(argv: list[str]) -> None:
         "linear_visualization_accuracy": accuracy(linear, rows),
         "cnn_visualization_accuracy": cnn_accuracy,
         "pseudo_label_share": {str(c): float(np.mean(labels == c)) for c in (0, 1)},
+        "bootstrap_agreement": agreements,
+        "bootstrap_trusted": warning is None,
         "folds": config.folds,
     })
     print(f"selftrain: done in {time.perf_counter() - started:.0f} s")

@@ -193,7 +193,7 @@ def test_saved_pca_arrays_project_like_the_pca(whiten):
 def test_reduce_views_then_project_views_agree():
     codes, hog = correlated_codes(seed=1), correlated_codes(d=20, seed=2)
     views = {"codes": codes, "hog": hog}
-    components, fitted, info = clustering.reduce_views(views, {"codes": 4, "hog": 6}, 5, whiten=True, seed=0,
+    components, fitted, info, _ = clustering.reduce_views(views, {"codes": 4, "hog": 6}, 5, whiten=True, seed=0,
                                                        log=lambda line: None)
     assert components.shape == (400, 5) and info["joint"]["dims"] == 5 and info["hog"]["dims"] == 6
     np.testing.assert_allclose(clustering.project_views(fitted, views), components, atol=1e-4)

@@ -60,11 +60,45 @@ def test_bootstrap_clusters_the_views():
     views = {name: np.column_stack([kind * 5.0, rng.normal(size=(60, 5))]).astype(np.float32)
              for name in ("codes", "hog", "patches")}
     config = SelfTrainConfig.from_params({**DEFAULTS, "code_dims": 3, "hog_dims": 3, "patch_dims": 3, "dims": 3})
-    labels, components, fitted = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
+    labels, components, fitted, agreements = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
     # 60 images allow 60 / 50 → 2 whitened dimensions (reduce caps them the same way)
     assert labels.shape == (60,) and components.shape == (60, 2)
     assert max(np.mean(labels == kind), np.mean(labels != kind)) == 1.0
     assert {"codes_mean", "joint_components"} <= set(fitted)
+    assert agreements == {"codes": 1.0, "hog": 1.0, "patches": 1.0}
+    assert selftrain.bootstrap_warning(labels, agreements) is None
+
+
+def test_a_bootstrap_that_splits_a_sub_population_is_told():
+    """The views' strongest structure is not the datasets' split but a crop style across both
+    (a quarter of each dataset cropped tight): the bootstrap follows it, and the check says so
+    in one line, by the split's sizes (a quarter against three, where the datasets are halves)."""
+    rng = np.random.default_rng(0)
+    n = 400
+    dataset, crop = np.arange(n) % 2, (np.arange(n) // 2) % 4 == 0
+    views = {name: np.column_stack([rng.normal(size=(n, 4)) + 1.0 * dataset[:, None],
+                                    np.outer(crop, np.full(4, 6.0)) + rng.normal(size=(n, 4))]).astype(np.float32)
+             for name in ("codes", "hog", "patches")}
+    config = SelfTrainConfig.from_params({**DEFAULTS, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "dims": 2})
+    labels, _, _, agreements = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
+    assert selftrain.agreement(labels, crop.astype(np.int8)) > 0.95  # the wrong split
+    warning = selftrain.bootstrap_warning(labels, agreements)
+    assert "sub-population" in warning and "smaller cluster holds 25.0% of the pool" in warning
+    assert "\n" not in warning
+
+
+def test_a_bootstrap_no_view_agrees_with_is_told():
+    labels = np.repeat(np.array([0, 1], np.int8), 50)
+    assert selftrain.agreement(labels, 1 - labels) == 1.0
+    assert selftrain.agreement(labels, np.zeros(100, np.int8)) == 0.5
+    assert selftrain.bootstrap_warning(labels, {"codes": 0.9, "patches": 0.96}) is None
+    warning = selftrain.bootstrap_warning(labels, {"codes": 0.9, "patches": 0.94})
+    assert "no view's own two clusters agree with it on 95% of the images (codes 0.900, patches 0.940)" in warning
+    assert "smaller cluster" not in warning
+    lopsided = np.concatenate([np.zeros(61, np.int8), np.ones(39, np.int8)])
+    assert "smaller cluster holds 39.0% of the pool" in selftrain.bootstrap_warning(lopsided, {"codes": 0.99})
+    nearly_half = np.concatenate([np.zeros(59, np.int8), np.ones(41, np.int8)])
+    assert selftrain.bootstrap_warning(nearly_half, {"codes": 0.99}) is None
 
 
 def test_linear_scores_are_out_of_fold():

@@ -67,7 +67,7 @@ def test_projecting_new_rows_skips_the_views_left_out():
     rng = np.random.default_rng(1)
     views = {"codes": rng.normal(size=(40, 5)), "hog": rng.normal(size=(40, 7)), "patches": rng.normal(size=(40, 3))}
     chosen = {"codes": views["codes"], "patches": views["patches"]}
-    components, fitted, _ = clustering.reduce_views(chosen, {"codes": 3, "patches": 2}, 4, whiten=False, seed=0,
+    components, fitted, _, _ = clustering.reduce_views(chosen, {"codes": 3, "patches": 2}, 4, whiten=False, seed=0,
                                                     log=lambda line: None)
     # pipeline.label computes every view and passes them all, in reduce's order
     np.testing.assert_allclose(clustering.project_views(fitted, views), components, atol=1e-4)

@@ -114,7 +114,7 @@ def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
     result = run_reduce(tmp_path, 300, 12, {"dims": 5, "whiten": True, "min_images_per_dim": 1, "weights": weights})
     assert result.returncode == 0, result.stderr
     views = read_views(tmp_path)
-    components, fitted, _ = clustering.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
+    components, fitted, _, _ = clustering.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
                                                     5, whiten=True, seed=0, weights=weights, log=lambda line: None)
     written_components = np.load(tmp_path / "data/reduce/components.npy")
     assert written_components.shape == components.shape == (300, 5)
