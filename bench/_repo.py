@@ -319,8 +319,10 @@ def stage(name: str, repo: Path, env: dict, **kwargs) -> dict:
 
 
 def metrics(repo: Path, stage: str) -> dict:
-    """``repo``'s metrics/<stage>.json: the figures of the run in its workspace."""
-    return json.loads((repo / "metrics" / f"{stage}.json").read_text())
+    """What ``stage`` measured in ``repo``'s workspace: its data/<folder>/summary.json (the stage's
+    metrics and the rest; the folder is the stage's name, but data/prepared for prepare)."""
+    folder = "prepared" if stage == "prepare" else stage
+    return json.loads((repo / "data" / folder / "summary.json").read_text())
 
 
 def ran_stages(output: str) -> list[str]:

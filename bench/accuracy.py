@@ -10,10 +10,10 @@ learning stages (PCA size, whitening, clustering method), so each must rerun non
 embed, hog, patches and selftrain (checked: the benchmark stops if one does). Every run is a
 DVC experiment of that copy (`dvc exp show` lists them with --keep).
 
-Reads metrics/predict.json (pair_accuracy: the Kaggle score the run expects, the headline),
-metrics/cluster.json (the visualization images' accuracy, and the alternative method's),
-metrics/selftrain.json (the bootstrap clusters', the linear model's and the CNN's) and
-metrics/embed.json (reconstruction loss). Writes the ``accuracy`` section of BENCHMARKS.md:
+Reads data/predict/summary.json (pair_accuracy: the Kaggle score the run expects, the headline),
+data/cluster/summary.json (the visualization images' accuracy, and the alternative method's),
+data/selftrain/summary.json (the bootstrap clusters', the linear model's and the CNN's) and
+data/embed/summary.json (reconstruction loss). Writes the ``accuracy`` section of BENCHMARKS.md:
 the mean and the spread (min–max) over seeds per data set, then one row per seed.
 
 --data takes hw7 and holdout (../shared/data/hw7, ../shared/data/holdout) or any competition
@@ -49,7 +49,7 @@ VARIANTS = [
 
 
 def metrics(repo: Path) -> dict:
-    """The figures of the run in ``repo``'s workspace, from its metrics/*.json."""
+    """The figures of the run in ``repo``'s workspace, from its data/*/summary.json."""
     read = lambda stage: rp.metrics(repo, stage)
     predict, cluster, selftrain, embed = read("predict"), read("cluster"), read("selftrain"), read("embed")
     alternative = cluster.get("alternative") or {}
@@ -139,7 +139,7 @@ def summary(results: list[dict], names: list[str]) -> str:
     some = next(iter(first.values()))[0]
     rows = [["**defaults** (first run, training included): `dvc exp run -S data.dir=… -S seed=…`",
              *cells(first)]]
-    for key, what in (("bootstrap", "same run, selftrain's bootstrap clusters (metrics/selftrain.json)"),
+    for key, what in (("bootstrap", "same run, selftrain's bootstrap clusters (data/selftrain/summary.json)"),
                       ("linear", "same run, selftrain's linear model alone"),
                       ("cnn", "same run, selftrain's CNN alone"),
                       ("alternative", f"same run, cluster.alternative ({some['alternative_method']})")):
@@ -205,7 +205,7 @@ def main() -> int:
                              for arg, name in zip(args.data, names))
     changed = (f" **Not the defaults**: the copy's params.yaml was changed first (`{' '.join(args.settings)}`)."
                if args.settings else "")
-    record.update_section("accuracy", f"""## Accuracy of the defaults, per seed (issue 4)
+    record.update_section("accuracy", f"""## Accuracy of the defaults, per seed
 
 `.venv/bin/python -m bench.accuracy --data {' '.join(names)} --seeds {' '.join(map(str, args.seeds))}{rp.set_options(args.settings)}`:
 for each data set ({folders_text}) and seed, a fresh git + DVC copy of the project with the

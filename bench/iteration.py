@@ -15,7 +15,7 @@ try of it costs. Then ``--runs`` no-op `dvc repro` and ``--runs`` timings of the
 own work (load + label + write the 1,000,000-row CSV, measured inside the process, without
 interpreter start-up) and of its whole process. Peak RSS per stage from the kernel's VmHWM of
 each stage process. Writes the ``iteration`` section of BENCHMARKS.md.
-Exit status 1 when a target is missed: each experiment ≤ 10 s (issue 11), no-op repro ≤ 3 s,
+Exit status 1 when a target is missed: each experiment ≤ 10 s, no-op repro ≤ 3 s,
 predict's own work ≤ 1 s.
 """
 
@@ -87,7 +87,7 @@ def main() -> int:
         rp.commit_all(repo, "bench: outputs")
         peaks = dict(full["stage_peaks"])
         print(f"  {full['wall']:.1f} s", flush=True)
-        prepared = json.loads((repo / "metrics/prepare.json").read_text())
+        prepared = json.loads((repo / "data/prepared/summary.json").read_text())
         baseline_dims = yaml.safe_load((repo / "params.yaml").read_text())["pca"]["dims"]
 
         # Each round: the cluster change first, from the committed run; then the pca.dims values,
@@ -133,7 +133,7 @@ def main() -> int:
             work.append(float(re.search(r"work=([\d.]+)", result["output"]).group(1)))
             whole.append(rp.stage("predict", repo, env, monitor=False)["wall"])
             print(f"predict: work {work[-1]:.3f} s, process {whole[-1]:.2f} s", flush=True)
-        pairs = json.loads((repo / "metrics/predict.json").read_text())["pairs"]
+        pairs = json.loads((repo / "data/predict/summary.json").read_text())["pairs"]
         after = rp.load_note()
 
     fmt = lambda values, digits=2: ", ".join(f"{v:.{digits}f}" for v in values)
@@ -166,7 +166,7 @@ def main() -> int:
     order = [s for s in rp.STAGE_ORDER if s in peaks] + sorted(s for s in peaks if s not in rp.STAGE_ORDER)
     memory = rp.table(["stage", *order], [["peak RSS (MiB)", *[f"{peaks[s]:.0f}" for s in order]]])
     changed = f" and `{' '.join(args.settings)}`" if args.settings else ""
-    markdown = f"""## Iteration: experiments, no-op repro and predict (issue 11)
+    markdown = f"""## Iteration: experiments, no-op repro and predict
 
 `.venv/bin/python -m bench.iteration --runs {args.runs} --epochs {args.epochs} --dims {' '.join(map(str, args.dims))} --data {rp.named(args.data)}{rp.set_options(args.settings)}`:
 a throw-away git + DVC copy of the project with `data.dir: {rp.shown(folder)}` ({prepared['images']:,} images,

@@ -1,4 +1,4 @@
-"""Reproduce the seed report's two methods on real data, beside its published figures (issue 12).
+"""Reproduce the seed report's two methods on real data, beside its published figures.
 
     .venv/bin/python -m bench.seed_methods [--data hw7] [--keep]
 
@@ -9,9 +9,9 @@ README and the report give (pipeline.lib.reporting.exp_run_command), one after t
     dvc exp run -n seed-method-2 -S embed.model=vae -S 'pca.views=[codes]' ...   # reuses method I's VAE
 
 Method I trains the report's VAE (wall time: training included, nothing cached); method II
-changes only pca.* and cluster.*, so it reruns views onwards. Reads metrics/cluster.json
-(visualization accuracy), metrics/predict.json (pair accuracy, the Kaggle estimate) and
-metrics/embed.json (the VAE's loss as MSE and in the report's units: 32·32 × BCE + KL per image)
+changes only pca.* and cluster.*, so it reruns views onwards. Reads data/cluster/summary.json
+(visualization accuracy), data/predict/summary.json (pair accuracy, the Kaggle estimate) and
+data/embed/summary.json (the VAE's loss as MSE and in the report's units: 32·32 × BCE + KL per image)
 and writes the ``seed-methods`` section of BENCHMARKS.md beside pipeline.lib.reporting.SEED_REPORT.
 """
 
@@ -62,7 +62,7 @@ def main() -> int:
                          "–" if measured["report_units"] is None else f"{measured['report_units']:.4f}",
                          f"{measured['mse']:.5f}", f"{result['wall']:.0f} s", ", ".join(ran)])
     commands = "\n".join(exp_run_command(p.configuration) for p in SEED_REPORT)
-    record.update_section("seed-methods", f"""## The seed report's methods, reproduced (issue 12)
+    record.update_section("seed-methods", f"""## The seed report's methods, reproduced
 
 `.venv/bin/python -m bench.seed_methods --data {rp.named(args.data)}`: in a throw-away git + DVC copy of
 the project with `data.dir: {rp.shown(folder)}`, from a clean state, the two commands the README
@@ -75,7 +75,7 @@ and the report give, in this order (method II reuses method I's VAE and reruns v
 Published: the seed report's own figures, quoted (visualization accuracy; Kaggle private score;
 its VAE loss per image, 32·32 × binary cross-entropy + KL). Here: the same method through this
 pipeline on {rp.named(args.data)} (metrics/cluster.json, metrics/predict.json `pair_accuracy` = the
-Kaggle score the submission should get, metrics/embed.json: `report_units_loss` in the report's
+Kaggle score the submission should get, data/embed/summary.json: `report_units_loss` in the report's
 units and `reconstruction_loss`, the mean squared error every model reports). One run each.
 
 {rp.table(["method", "experiment", "published visualization", "published Kaggle", "published loss",

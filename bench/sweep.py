@@ -137,7 +137,7 @@ def main() -> int:
         print(f"full dvc repro in {repo} ...", flush=True)
         full = rp.dvc(repo, env, "repro", monitor=False, timeout=6 * 3600)
         rp.commit_all(repo, "bench: outputs")
-        full_counts = [json.loads((repo / "metrics/prepare.json").read_text())[key]
+        full_counts = [json.loads((repo / "data/prepared/summary.json").read_text())[key]
                        for key in ("images", "visualization_images", "pairs")]
         for run in range(args.runs):
             for jobs in settings:

@@ -126,9 +126,9 @@ def encode(encoder: keras.Model, images, out, *, batch_size: int = 1024,
     """Encode uint8 images into float32 codes (n, latent_size), chunk by chunk, in order.
 
     ``images``: an (n, 32, 32, 3) array, or an iterable of (k, 32, 32, 3) chunks (e.g.
-    :func:`pipeline.arrays.iter_npy_chunks`, so a file of a million images is never mapped
+    :func:`pipeline.lib.arrays.iter_npy_chunks`, so a file of a million images is never mapped
     into memory). ``out``: an (n, latent_size) array filled in order, or a writer with
-    ``write(chunk)`` and ``len()`` (:class:`pipeline.arrays.NpyWriter`). Returns ``out``.
+    ``write(chunk)`` and ``len()`` (:class:`pipeline.lib.arrays.NpyWriter`). Returns ``out``.
     Only one chunk of images and of codes is in memory at a time.
     """
     from pipeline.lib.arrays import map_chunks
@@ -157,7 +157,7 @@ def reconstruction_loss(autoencoder: keras.Model, images: np.ndarray, batch_size
 
 
 def evaluation_metrics(model: keras.Model, config: AutoencoderConfig, images: np.ndarray) -> dict:
-    """Metrics of a trained model on (n, 32, 32, 3) uint8 ``images``, for metrics/embed.json.
+    """Metrics of a trained model on (n, 32, 32, 3) uint8 ``images``, for data/embed/summary.json.
 
     ``reconstruction_loss``: the mean squared error (pixels in [0, 1]) for both models, so they
     compare; for the VAE also ``report_units_loss``, its loss in the seed report's units

@@ -26,14 +26,14 @@ __all__ = ["Report", "gather", "render_html", "render_markdown"]
 
 PARAM_SECTIONS = ("embed", "hog", "patches", "selftrain", "pca", "cluster", "plot", "eigenfaces")
 FILES = {  # key → (file, the stage that writes it: named in the error when it is missing)
-    "prepare": ("metrics/prepare.json", "prepare"),
-    "embed": ("metrics/embed.json", "embed"),
-    "views": ("metrics/views.json", "views"),
-    "reduce": ("metrics/reduce.json", "reduce"),
-    "cluster": ("metrics/cluster.json", "cluster"),
-    "selftrain": ("metrics/selftrain.json", "selftrain"),
-    "predict": ("metrics/predict.json", "predict"),
-    "eigenfaces": ("metrics/eigenfaces.json", "eigenfaces"),
+    "prepare": ("data/prepared/summary.json", "prepare"),
+    "embed": ("data/embed/summary.json", "embed"),
+    "views": ("data/views/summary.json", "views"),
+    "reduce": ("data/reduce/summary.json", "reduce"),
+    "cluster": ("data/cluster/summary.json", "cluster"),
+    "selftrain": ("data/selftrain/summary.json", "selftrain"),
+    "predict": ("data/predict/summary.json", "predict"),
+    "eigenfaces": ("data/eigenfaces/summary.json", "eigenfaces"),
     "architecture": ("data/embed/architecture.json", "embed"),
 }
 PICTURES = {  # key (as the template names it) → (file, stage)

@@ -6,9 +6,10 @@ Reads data/reduce/components.npy (n + 2k, dims) and data/prepared/rows.json. Fit
 ``cluster.method`` on every row of the pool (visualization rows included, unlabelled), labels
 every row, and names the clusters after the visualization halves. Writes
 data/cluster/labels.npy (n + 2k,) int8, data/cluster/model/*.npy (the fitted clusters as
-arrays, and whether the names were swapped, for pipeline.label), and metrics/cluster.json: the
-accuracy on the visualization rows of ``cluster.method`` and of ``cluster.alternative`` (so
-one run compares two methods), cluster sizes and where each dataset went.
+arrays, and whether the names were swapped, for pipeline.label), data/cluster/summary.json (the
+accuracy on the visualization rows of ``cluster.method`` and of ``cluster.alternative``, so
+one run compares two methods; cluster sizes and where each dataset went: for the report) and
+metrics/cluster.json (``visualization_accuracy`` alone: what `dvc exp show` compares).
 """
 
 from __future__ import annotations
@@ -62,19 +63,20 @@ def main(argv: list[str]) -> None:
     components = arrays.NpyFile(COMPONENTS)
     with clustering.one_thread():  # see there: threads stall on a shared machine
         labels, model, swapped = run_method(params["method"], params, components, rows)
-        metrics = {"method": params["method"], **clustering.summarize_pool(labels, rows)}
+        summary = {"method": params["method"], **clustering.summarize_pool(labels, rows)}
         alternative = params.get("alternative")
         if alternative:
             alternative_labels = run_method(alternative, params, components, rows)[0]
-            metrics["alternative"] = {"method": alternative, **clustering.summarize_pool(alternative_labels, rows)}
+            summary["alternative"] = {"method": alternative, **clustering.summarize_pool(alternative_labels, rows)}
     save_npy(OUT / "labels.npy", labels)
     with atomic_dir(OUT / "model") as tmp:
         for key, value in {**model.arrays(), "method": np.array(model.method), "swapped": np.array(swapped)}.items():
             save_npy(tmp / f"{key}.npy", value)
-    save_json("metrics/cluster.json", metrics)
-    line = f"cluster: {params['method']} visualization accuracy {metrics['visualization_accuracy']:.4f}"
+    save_json(OUT / "summary.json", summary)
+    save_json("metrics/cluster.json", {"visualization_accuracy": summary["visualization_accuracy"]})
+    line = f"cluster: {params['method']} visualization accuracy {summary['visualization_accuracy']:.4f}"
     if alternative:
-        line += f"; {alternative} {metrics['alternative']['visualization_accuracy']:.4f}"
+        line += f"; {alternative} {summary['alternative']['visualization_accuracy']:.4f}"
     print(line)
 
 

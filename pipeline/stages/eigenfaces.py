@@ -3,8 +3,9 @@
     python -m pipeline.stages.eigenfaces      (params: eigenfaces.*)
 
 Reads the face folder eigenfaces.dir; writes metrics/eigenfaces.json (share_percent and
-variance_percent by rank "1", "2", …; the rebuilds' RMSE) and plots/eigenfaces/{mean_face,
-eigenfaces,reconstructions}.png. The course's one-shot command is pipeline.eigenfaces.
+variance_percent by rank "1", "2", …), data/eigenfaces/summary.json (those, the faces' count and
+size, the rebuilt faces and their RMSE) and plots/eigenfaces/{mean_face,eigenfaces,
+reconstructions}.png. The course's one-shot command is pipeline.eigenfaces.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pipeline.lib.atomic import save_figure, save_json
 from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
 
-METRICS = Path("metrics/eigenfaces.json")
+METRICS = Path("metrics/eigenfaces.json")  # each eigenface's share: what `dvc metrics show` lists
+SUMMARY = Path("data/eigenfaces/summary.json")  # those, the faces' size and the rebuilt faces' RMSE
 PLOTS = Path("plots/eigenfaces")
 
 
@@ -39,18 +41,20 @@ def main(argv: list[str]) -> None:
     originals = faces[[names.index(name) for name in chosen]]
     rebuilt = fc.reconstruct(model, originals)
     ranks = [str(i + 1) for i in range(k)]
-    save_json(METRICS, {
-        "images": n, "height": h, "width": w, "k": k,
-        "share_percent": dict(zip(ranks, model.share_percent[:k].tolist())),
-        "variance_percent": dict(zip(ranks, model.variance_percent[:k].tolist())),
+    shares = {"share_percent": dict(zip(ranks, model.share_percent[:k].tolist())),
+              "variance_percent": dict(zip(ranks, model.variance_percent[:k].tolist()))}
+    save_json(SUMMARY, {
+        "images": n, "height": h, "width": w, "k": k, **shares,
         "rebuilt": chosen,
         "reconstruction_rmse": {name: fc.rmse(o, r) for name, o, r in zip(chosen, originals, rebuilt)},
     })
+    save_json(METRICS, shares)
     eigenfaces = [fc.display_transform(model.eigenface_image(i)) for i in range(k)]
     for name, figure in drawing.eigenface_figures(model.mean, eigenfaces, model.share_percent,
                                                   originals, rebuilt, chosen, k).items():
         save_figure(PLOTS / name, figure)
-    print(f"eigenfaces: done in {time.perf_counter() - started:.1f} s -> {METRICS}, {PLOTS}/", flush=True)
+    print(f"eigenfaces: done in {time.perf_counter() - started:.1f} s -> {METRICS}, {SUMMARY}, {PLOTS}/",
+          flush=True)
 
 
 if __name__ == "__main__":

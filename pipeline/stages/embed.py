@@ -8,8 +8,8 @@ pipeline.lib.pool) and rows.json. Trains the convolutional autoencoder, or the s
 sample of the competition rows plus all visualization rows); no label is read. Writes
 data/embed/codes.npy (n + 2k, latent size) float32, data/embed/reconstructions.npy
 (2, 32, 32, 32, 3) uint8 (32 visualization images, then their reconstructions),
-data/embed/architecture.json, models/autoencoder.keras, metrics/embed.json, and the training
-curve under dvclive/embed (declared as a plot in dvc.yaml).
+data/embed/architecture.json, data/embed/summary.json (the losses, for the report),
+models/autoencoder.keras, and the training curve under dvclive/embed (read by plot_training).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main(argv: list[str]) -> None:
     })
     with atomic_path(MODEL) as tmp:
         ae.save_model(model, tmp)
-    save_json("metrics/embed.json", {
+    save_json(OUT / "summary.json", {
         **ae.evaluation_metrics(model, config, visualization),
         "final_training_loss": float(history.history["loss"][-1]),
         "train_images": len(training), "code_size": int(config.latent_size),

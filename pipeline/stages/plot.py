@@ -8,9 +8,10 @@ wrong cluster. Writes, for the report, plots/visualization_2d.png (the images in
 plot.projection, coloured by dataset and by cluster) and plots/mistakes.png (the images in the
 other dataset's cluster, at most drawing.MISTAKES_SHOWN (36) of each dataset, titled with their row of
 visualization.npy); and, for `dvc plots show` /
-`dvc plots diff` (declared in dvc.yaml), plots/projection.csv (x, y, dataset, cluster per
-image: DVC's scatter template, so two experiments' pictures overlay) and plots/confusion.csv
-(dataset, cluster per image: DVC's confusion template). The autoencoder's pictures depend only
+`dvc plots diff` (declared in dvc.yaml), plots/projection.csv (x, y, dataset, cluster and
+projection per image: the project's template .dvc/plots/projection.json, one panel per revision,
+colour the true dataset, shape the cluster) and plots/confusion.csv (dataset, cluster per image:
+DVC's confusion template). The autoencoder's pictures depend only
 on `embed` and are drawn by `plot_training`, so an experiment on pca.* or cluster.* does not
 redraw them.
 """
@@ -57,7 +58,7 @@ def main(argv: list[str]) -> None:
              for dataset, (indices, _) in chosen.items()}
     save_figure(OUT / "mistakes.png", drawing.mistakes_figure(shown, chosen))
     save_csv(OUT / "projection.csv", pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "dataset": DATASETS[known],
-                                                  "cluster": predicted.astype(int)}))
+                                                  "cluster": predicted.astype(int), "projection": method}))
     save_csv(OUT / "confusion.csv", pd.DataFrame({"dataset": DATASETS[known], "cluster": predicted.astype(int)}))
     print(f"plot: wrote {OUT}/visualization_2d.png ({method} projection), mistakes.png "
           f"({sum(total for _, total in chosen.values())} images in the other dataset's cluster), "

@@ -5,7 +5,7 @@
 Writes data/prepared/images.npy (n + 2k, 32, 32, 3) uint8: the n competition images (image
 number i in row i − 1), then the 2k visualization images (k of dataset A, then k of B);
 data/prepared/rows.json ({"competition": n, "visualization": 2k}); pairs.npy (m, 3) int64 rows of
-(id, image1, image2); and metrics/prepare.json.
+(id, image1, image2); and data/prepared/summary.json (the counts, for the report).
 
 Why one array: every later stage treats all its rows alike (trains on them without labels,
 reduces and clusters them), so the visualization images, whose labels are known, take exactly
@@ -62,8 +62,8 @@ def main(argv: list[str]) -> None:
         raise
     save_npy(OUT / "pairs.npy", pairs)
     save_json(ROWS_FILE, Rows(len(paths), len(visualization)).as_json())
-    save_json("metrics/prepare.json", {"images": len(paths), "pairs": len(pairs),
-                                       "visualization_images": len(visualization)})
+    save_json(OUT / "summary.json", {"images": len(paths), "pairs": len(pairs),
+                                     "visualization_images": len(visualization)})
     rate = len(paths) / max(decoded, 1e-9)
     print(f"prepare: decoded {len(paths)} images in {decoded:.2f} s ({rate:.0f}/s); "
           f"done in {time.perf_counter() - started:.1f} s")

@@ -7,7 +7,7 @@ PCA of the views side by side that the stage `views` fitted to every direction t
 keep. Keeps the first ``pca.dims`` (capped by the image count and ``pca.min_images_per_joint_dim``,
 the same rule views applied). Writes data/reduce/components.npy (n + 2k, dims) float32,
 data/reduce/pca/joint_*.npy (the PCA cut to dims, as arrays, for pipeline.label) and
-metrics/reduce.json. numpy only, streamed in chunks: it fits nothing (a PCA's leading
+data/reduce/summary.json. numpy only, streamed in chunks: it fits nothing (a PCA's leading
 directions do not depend on how many are kept), so `dvc exp run -S pca.dims=N` is quick.
 
 It reads every pca key, to check pca.dims against the chosen views' sizes before anything is
@@ -48,8 +48,8 @@ def main(argv: list[str]) -> None:
     with atomic_dir(OUT / "pca") as tmp:
         for key, value in cut.items():
             save_npy(tmp / f"{key}.npy", value)
-    save_json("metrics/reduce.json", {"dims": info["dims"], "dims_requested": params["dims"],
-                                      "explained_variance_percent": info["explained_variance_percent"]})
+    save_json(OUT / "summary.json", {"dims": info["dims"], "dims_requested": params["dims"],
+                                     "explained_variance_percent": info["explained_variance_percent"]})
     print(f"reduce: the first {dims} of {joint.shape[1]} joint directions, "
           f"{info['explained_variance_percent']:.1f} % of the variance")
 

@@ -10,7 +10,7 @@ exactly as the competition rows. Writes data/selftrain/: features.npy (n + 2k, 2
 image's out-of-fold linear and CNN scores; the linear one alone below selftrain.min_images
 images), folds.npy, model/ (the bootstrap's PCAs and the linear fold models) and cnn/cnn_<part>.keras
 (the fold CNNs), both for pipeline.label, and curves/cnn_<part>/ (each CNN's training curve, by
-dvclive); and metrics/selftrain.json (visualization accuracy of the bootstrap and of each model alone).
+dvclive); and summary.json (visualization accuracy of the bootstrap and of each model alone).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main(argv: list[str]) -> None:
         with atomic_dir(CNNS) as tmp:
             for part, model in enumerate(models, start=1):
                 save_model(model, tmp / f"cnn_{part}.keras")
-    save_json("metrics/selftrain.json", {
+    save_json(OUT / "summary.json", {
         "bootstrap_visualization_accuracy": bootstrap_accuracy,
         "linear_visualization_accuracy": accuracy(linear, rows),
         "cnn_visualization_accuracy": cnn_accuracy,

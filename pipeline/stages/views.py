@@ -13,7 +13,7 @@ by side get one more PCA, whitened too, to every direction `reduce` may keep (Σ
 data/views/components.npy (n + 2k, joint dims) float32, the joint PCA's components, best first;
 data/views/pca/*.npy (the views' fitted PCAs as arrays, for pipeline.label);
 data/views/joint/*.npy (the joint PCA as arrays, with each direction's share of the variance);
-and metrics/views.json. `reduce` keeps the first pca.dims of them: it fits nothing, so `dvc exp
+and data/views/summary.json. `reduce` keeps the first pca.dims of them: it fits nothing, so `dvc exp
 run -S pca.dims=N` refits no PCA and imports no scikit-learn.
 
 Why whitening: it gives every kept direction unit variance, so k-means weighs the direction
@@ -78,7 +78,7 @@ def main(argv: list[str]) -> None:
         with atomic_dir(OUT / folder) as tmp:
             for key, value in arrays_of.items():
                 save_npy(tmp / f"{key}.npy", value)
-    save_json("metrics/views.json", {"dims": int(joined.shape[1]), "views": info, "joint": joint_info})
+    save_json(OUT / "summary.json", {"dims": int(joined.shape[1]), "views": info, "joint": joint_info})
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ def test_stage_mode_writes_metrics_and_plots(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "loading 11 images" in result.stdout and "done in" in result.stdout
 
-    metrics = json.loads((tmp_path / "metrics/eigenfaces.json").read_text())
+    shares = json.loads((tmp_path / "metrics/eigenfaces.json").read_text())
+    metrics = json.loads((tmp_path / "data/eigenfaces/summary.json").read_text())
+    assert shares == {key: metrics[key] for key in ("share_percent", "variance_percent")}
     assert {"images": 11, "height": 20, "width": 18, "k": 4}.items() <= metrics.items()
     assert metrics["rebuilt"] == ["0.png", "5.png", "10.png"]
     model = fc.compute_eigenfaces(faces, 4)
@@ -82,7 +84,7 @@ def test_stage_mode_rebuild_list_and_absolute_dir(tmp_path):
     write_params(tmp_path, f"  dir: {tmp_path / 'faces'}\n  k: 2\n  rebuild: [4.png, 1.png]\n")
     result = run(tmp_path)
     assert result.returncode == 0, result.stderr
-    metrics = json.loads((tmp_path / "metrics/eigenfaces.json").read_text())
+    metrics = json.loads((tmp_path / "data/eigenfaces/summary.json").read_text())
     assert metrics["rebuilt"] == ["4.png", "1.png"] and list(metrics["share_percent"]) == ["1", "2"]
 
 

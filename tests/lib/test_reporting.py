@@ -48,17 +48,17 @@ PARAMS = {
     "eigenfaces": {"dir": "inputs/faces", "k": 4, "rebuild": ["face_a.png", "face_b.png"]},
 }
 METRICS = {
-    "metrics/prepare.json": {"images": 4321, "pairs": 98765, "visualization_images": 246},
-    "metrics/embed.json": {"reconstruction_loss": 0.0123456789, "final_training_loss": 0.00987654,
+    "data/prepared/summary.json": {"images": 4321, "pairs": 98765, "visualization_images": 246},
+    "data/embed/summary.json": {"reconstruction_loss": 0.0123456789, "final_training_loss": 0.00987654,
                            "train_images": 3210, "code_size": 77},
-    "metrics/views.json": {"dims": 260, "views": {
+    "data/views/summary.json": {"dims": 260, "views": {
         "codes": {"dims": 77, "explained_variance_percent": 91.5, "weight": 1.0},
         "hog": {"dims": 91, "explained_variance_percent": 70.25},  # written before pca.weights: 1
         "patches": {"dims": 91, "explained_variance_percent": 80.5, "weight": 1.0},
         "selftrain": {"dims": 1, "explained_variance_percent": 99.0, "weight": 1.75}}},
-    "metrics/reduce.json": {"dims": 37, "explained_variance_percent": 87.654321},
-    "metrics/predict.json": {"pair_accuracy": 0.8765432, "pairs": 98765, "share_same": 0.41234},
-    "metrics/cluster.json": {
+    "data/reduce/summary.json": {"dims": 37, "explained_variance_percent": 87.654321},
+    "data/predict/summary.json": {"pair_accuracy": 0.8765432, "pairs": 98765, "share_same": 0.41234},
+    "data/cluster/summary.json": {
         "method": "kmeans", "visualization_accuracy": 183 / 246,
         "cluster_sizes": {"0": 2101, "1": 2220},
         "visualization_confusion": {"A": {"0": 100, "1": 23}, "B": {"0": 40, "1": 83}},
@@ -68,11 +68,11 @@ METRICS = {
             "visualization_confusion": {"A": {"0": 86, "1": 37}, "B": {"0": 70, "1": 53}},
         },
     },
-    "metrics/selftrain.json": {
+    "data/selftrain/summary.json": {
         "bootstrap_visualization_accuracy": 171 / 246, "linear_visualization_accuracy": 178 / 246,
         "cnn_visualization_accuracy": 167 / 246, "pseudo_label_share": {"0": 0.48, "1": 0.52}, "folds": 3,
     },
-    "metrics/eigenfaces.json": {
+    "data/eigenfaces/summary.json": {
         "images": 415, "height": 61, "width": 57, "k": 4,
         "share_percent": {"1": 12.345678, "2": 7.891011, "3": 4.4449, "4": 3.15},
         "variance_percent": {"1": 20.987654, "2": 11.111, "3": 6.06, "4": 2.96},
@@ -209,20 +209,20 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
 
     harvest({key: params[key] for key in ("seed", "data", "embed", "hog", "patches", "selftrain", "pca",
                                           "cluster", "plot", "eigenfaces") if key in params})
-    prepare, embed = metrics["metrics/prepare.json"], metrics["metrics/embed.json"]
+    prepare, embed = metrics["data/prepared/summary.json"], metrics["data/embed/summary.json"]
     harvest(prepare)
     ok.add(str(prepare["visualization_images"] // 2))
     ok |= {f"{embed[key]:.4g}" for key in ("reconstruction_loss", "final_training_loss") if key in embed}
     ok |= {str(embed[key]) for key in ("train_images", "code_size") if key in embed}
-    reduce = metrics["metrics/reduce.json"]
+    reduce = metrics["data/reduce/summary.json"]
     ok |= {str(reduce["dims"]), f"{reduce['explained_variance_percent']:.1f}"}
-    ok |= {f"{view['weight']:g}" for view in metrics["metrics/views.json"]["views"].values() if "weight" in view}
-    predict = metrics["metrics/predict.json"]
+    ok |= {f"{view['weight']:g}" for view in metrics["data/views/summary.json"]["views"].values() if "weight" in view}
+    predict = metrics["data/predict/summary.json"]
     ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}", f"{100 * predict['pair_accuracy']:.2f}",
            f"{predict['pair_accuracy']:.5f}"}  # also as Kaggle shows a score, beside the seed report's
     if "report_units_loss" in embed:
         ok.add(f"{embed['report_units_loss']:.4f}")  # as the seed report gives it
-    cluster = metrics["metrics/cluster.json"]
+    cluster = metrics["data/cluster/summary.json"]
     for summary in (cluster, cluster.get("alternative")):
         if summary:
             ok.add(f"{100 * summary['visualization_accuracy']:.2f}")
@@ -232,12 +232,12 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
             ok |= {str(conf["A"][a] + conf["B"][b]) for a in "01" for b in "01"}  # per cluster, wrong
             ok |= {str(sum(conf[h].values())) for h in "AB"}  # the size of each half
             ok.add(str(sum(sum(conf[h].values()) for h in "AB")))  # all visualization images
-    selftrain = metrics["metrics/selftrain.json"]
+    selftrain = metrics["data/selftrain/summary.json"]
     ok |= {f"{100 * selftrain[key]:.2f}" for key in ("bootstrap_visualization_accuracy",
                                                       "linear_visualization_accuracy",
                                                       "cnn_visualization_accuracy") if selftrain.get(key) is not None}
     ok.add(str(selftrain["folds"]))
-    eigen = metrics["metrics/eigenfaces.json"]
+    eigen = metrics["data/eigenfaces/summary.json"]
     ok |= {str(eigen[key]) for key in ("images", "height", "width", "k") if key in eigen}
     for key in ("share_percent", "variance_percent"):
         ok |= set(eigen[key]) | {f"{v:.1f}" for v in eigen[key].values()}
@@ -284,7 +284,7 @@ def test_every_number_shown_comes_from_the_inputs(run_dir: Path):
 def test_shares_table_is_rounded_to_one_decimal(run_dir: Path):
     page, markdown = render(run_dir)
     rows = table(page, "Eigenface")
-    eigen = METRICS["metrics/eigenfaces.json"]
+    eigen = METRICS["data/eigenfaces/summary.json"]
     body, foot = rows[1:-1], rows[-1]
     assert [r[0] for r in body] == list(eigen["share_percent"])
     for rank, share, variance in body:
@@ -302,7 +302,7 @@ def test_shares_table_is_rounded_to_one_decimal(run_dir: Path):
 def test_header_shows_counts_params_and_date(run_dir: Path):
     page, _ = render(run_dir)
     rows = dict(r for r in table(page, "Item")[1:])
-    prepare = METRICS["metrics/prepare.json"]
+    prepare = METRICS["data/prepared/summary.json"]
     assert rows["Data folder"].startswith(PARAMS["data"]["dir"])
     assert rows["Images"] == f"{prepare['images']:,}"
     assert rows["Test pairs"] == f"{prepare['pairs']:,}"
@@ -319,7 +319,7 @@ def test_header_shows_counts_params_and_date(run_dir: Path):
 
 def test_methods_and_confusion_match_cluster_json(run_dir: Path):
     page, _ = render(run_dir)
-    cluster = METRICS["metrics/cluster.json"]
+    cluster = METRICS["data/cluster/summary.json"]
     summaries = [cluster, cluster["alternative"]]
     methods, confusion = table(page, "Method", "Clustering"), table(page, "Method", "Dataset")
     assert [r[0].split()[0] for r in methods[1:]] == ["kmeans", "gmm"]
@@ -399,31 +399,31 @@ def test_missing_input_is_a_one_line_error_naming_it(run_dir: Path, name: str):
 @pytest.mark.parametrize("key", ["share_percent", "variance_percent"])
 def test_eigenfaces_shares_are_required(tmp_path: Path, key: str):
     metrics = json.loads(json.dumps(METRICS))
-    del metrics["metrics/eigenfaces.json"][key]
+    del metrics["data/eigenfaces/summary.json"][key]
     make_run(tmp_path, metrics)
-    with pytest.raises(InputError, match=rf"metrics/eigenfaces.json: expected a key '{key}'"):
+    with pytest.raises(InputError, match=rf"data/eigenfaces/summary.json: expected a key '{key}'"):
         reporting.gather(tmp_path, today=TODAY)
 
 
 def test_bad_numbers_are_named(tmp_path: Path):
     metrics = json.loads(json.dumps(METRICS))
-    metrics["metrics/cluster.json"]["alternative"]["visualization_accuracy"] = "high"
+    metrics["data/cluster/summary.json"]["alternative"]["visualization_accuracy"] = "high"
     make_run(tmp_path, metrics)
-    with pytest.raises(InputError, match=r"metrics/cluster.json: 'alternative.visualization_accuracy'"):
+    with pytest.raises(InputError, match=r"data/cluster/summary.json: 'alternative.visualization_accuracy'"):
         reporting.gather(tmp_path, today=TODAY)
-    (tmp_path / "metrics/cluster.json").write_text("{not json")
-    with pytest.raises(InputError, match=r"metrics/cluster.json: expected JSON"):
+    (tmp_path / "data/cluster/summary.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"data/cluster/summary.json: expected JSON"):
         reporting.gather(tmp_path, today=TODAY)
 
 
 def test_optional_keys_may_be_missing(tmp_path: Path):
     metrics = json.loads(json.dumps(METRICS))
-    eigen = metrics["metrics/eigenfaces.json"]
-    metrics["metrics/eigenfaces.json"] = {k: eigen[k] for k in ("share_percent", "variance_percent")}
-    del metrics["metrics/cluster.json"]["alternative"]
-    del metrics["metrics/embed.json"]["final_training_loss"]
+    eigen = metrics["data/eigenfaces/summary.json"]
+    metrics["data/eigenfaces/summary.json"] = {k: eigen[k] for k in ("share_percent", "variance_percent")}
+    del metrics["data/cluster/summary.json"]["alternative"]
+    del metrics["data/embed/summary.json"]["final_training_loss"]
     params = {**PARAMS, "cluster": {"method": "spectral", "alternative": None}}
-    metrics["metrics/cluster.json"]["method"] = "spectral"  # a method this module does not know
+    metrics["data/cluster/summary.json"]["method"] = "spectral"  # a method this module does not know
     make_run(tmp_path, metrics, params)
     page, markdown = render(tmp_path)
     text = " ".join(visible_text(page).split())
@@ -438,7 +438,7 @@ def test_optional_keys_may_be_missing(tmp_path: Path):
 
 def test_placement_follows_the_better_matching(tmp_path: Path):
     metrics = json.loads(json.dumps(METRICS))
-    cluster = metrics["metrics/cluster.json"]
+    cluster = metrics["data/cluster/summary.json"]
     cluster["visualization_accuracy"] = 0.65  # swapped: cluster 1 is dataset A
     cluster["visualization_confusion"] = {"A": {"0": 60, "1": 40}, "B": {"0": 90, "1": 10}}
     cluster["alternative"]["visualization_accuracy"] = 0.515  # collapsed into cluster 0
@@ -460,9 +460,9 @@ def test_placement_follows_the_better_matching(tmp_path: Path):
 
 
 @pytest.mark.parametrize("name, key", [
-    ("metrics/prepare.json", "visualization_images"), ("metrics/embed.json", "reconstruction_loss"),
-    ("metrics/reduce.json", "dims"), ("metrics/predict.json", "share_same"),
-    ("metrics/cluster.json", "visualization_confusion"), ("data/embed/architecture.json", "layers"),
+    ("data/prepared/summary.json", "visualization_images"), ("data/embed/summary.json", "reconstruction_loss"),
+    ("data/reduce/summary.json", "dims"), ("data/predict/summary.json", "share_same"),
+    ("data/cluster/summary.json", "visualization_confusion"), ("data/embed/architecture.json", "layers"),
 ])
 def test_required_keys_are_named(tmp_path: Path, name: str, key: str):
     metrics = json.loads(json.dumps(METRICS))
@@ -473,8 +473,8 @@ def test_required_keys_are_named(tmp_path: Path, name: str, key: str):
 
 
 def test_missing_file_is_an_input_error_in_the_core(run_dir: Path):
-    (run_dir / "metrics/predict.json").unlink()
-    with pytest.raises(InputError, match=r"^metrics/predict.json: not found: .*stage 'predict'"):
+    (run_dir / "data/predict/summary.json").unlink()
+    with pytest.raises(InputError, match=r"^data/predict/summary.json: not found: .*stage 'predict'"):
         reporting.gather(run_dir, today=TODAY)
 
 
@@ -542,7 +542,7 @@ def test_gather_formats_every_number_once(run_dir: Path):
 
 def test_equal_accuracies_are_a_tie(tmp_path: Path):
     metrics = json.loads(json.dumps(METRICS))
-    cluster = metrics["metrics/cluster.json"]
+    cluster = metrics["data/cluster/summary.json"]
     cluster["alternative"]["visualization_accuracy"] = cluster["visualization_accuracy"]
     report = reporting.gather(make_run(tmp_path, metrics), today=TODAY)
     assert report.clustering.better is None and report.clustering.worse is None
@@ -573,9 +573,9 @@ def named_run(root: Path, data_dir: str, name: str) -> Path:
     params["data"]["dir"] = data_dir
     params["eigenfaces"]["dir"] = name
     params["eigenfaces"]["rebuild"] = [name, "a|b.png"]
-    eigen = metrics["metrics/eigenfaces.json"]
+    eigen = metrics["data/eigenfaces/summary.json"]
     eigen["reconstruction_rmse"] = {name: 17.654, "a|b.png": 23.456}
-    metrics["metrics/cluster.json"]["alternative"]["method"] = name
+    metrics["data/cluster/summary.json"]["alternative"]["method"] = name
     arch = metrics["data/embed/architecture.json"]
     arch["optimizer"] = name
     arch["layers"][1]["name"] = name
@@ -647,13 +647,13 @@ SEED_II = {"embed": {**PARAMS["embed"], "model": "vae"},
 def vae_run(root: Path, overrides: dict, dims: int) -> Path:
     """The test run as the VAE and ``overrides`` would leave it: report_units_loss, one view."""
     params, metrics = {**json.loads(json.dumps(PARAMS)), **overrides}, json.loads(json.dumps(METRICS))
-    metrics["metrics/embed.json"].update(report_units_loss=601.234567, code_size=96)
-    metrics["metrics/reduce.json"].update(dims=dims)
-    metrics["metrics/views.json"].update(dims=dims, views={"codes": {"dims": dims, "explained_variance_percent": 80.0}})
+    metrics["data/embed/summary.json"].update(report_units_loss=601.234567, code_size=96)
+    metrics["data/reduce/summary.json"].update(dims=dims)
+    metrics["data/views/summary.json"].update(dims=dims, views={"codes": {"dims": dims, "explained_variance_percent": 80.0}})
     metrics["data/embed/architecture.json"]["loss"] = "32·32 × binary cross-entropy + KL divergence of the 96-value code"
     if params["cluster"]["method"] == "coordinates":
-        metrics["metrics/cluster.json"]["method"] = "coordinates"
-        del metrics["metrics/cluster.json"]["alternative"]
+        metrics["data/cluster/summary.json"]["method"] = "coordinates"
+        del metrics["data/cluster/summary.json"]["alternative"]
     return make_run(root, metrics, params)
 
 
@@ -704,7 +704,7 @@ def test_a_seed_method_i_run_is_marked_and_shows_the_vae_loss_in_the_reports_uni
     assert table(page, "Step")[-2][0] == "the final clusters: autoencoder codes, cluster.method"
     assert "training loss per epoch: 32·32 × binary cross-entropy + KL divergence" in text
     metrics = json.loads(json.dumps(METRICS))
-    metrics["metrics/embed.json"]["report_units_loss"] = 601.234567
+    metrics["data/embed/summary.json"]["report_units_loss"] = 601.234567
     ok = allowed_numbers(SEED_I | {k: v for k, v in PARAMS.items() if k not in SEED_I}, metrics) | {"96", "80.0", "32"}
     shown = set(numbers_in(text.replace(TODAY.isoformat(), "")))
     assert sorted(shown - ok) == []

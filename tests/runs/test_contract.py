@@ -11,6 +11,7 @@ undeclared file fails here.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,11 @@ from imports import code_files
 from tiny_repo import PROJECT, baseline, environment
 
 SPEC = yaml.safe_load((PROJECT / "dvc.yaml").read_text(encoding="utf-8"))
+# The metrics: the numbers runs are ranked by in `dvc exp show`, and the eigenfaces' shares (the
+# homework's answer). Everything else a stage measures is in its data/<stage>/summary.json.
+METRICS = {"metrics/predict.json": {"pair_accuracy", "pair_accuracy_low", "pair_accuracy_high"},
+           "metrics/cluster.json": {"visualization_accuracy"},
+           "metrics/eigenfaces.json": {"share_percent", "variance_percent"}}
 
 
 def entries(items) -> list[str]:
@@ -118,3 +124,28 @@ def test_code_deps_are_exactly_the_code_the_stage_runs(name):
         f"{name} runs code dvc.yaml does not list as its deps"
     unused = [dep for dep in deps if not any(covered(f, [dep]) for f in code)]
     assert not unused, f"{name} lists code it never imports: {unused}"
+
+
+def test_metrics_hold_only_the_numbers_runs_are_compared_by(tmp_path_factory):
+    declared = {name for stage in SPEC["stages"].values() for name in entries(stage.get("metrics"))}
+    assert declared == set(METRICS)
+    repo, _ = baseline(tmp_path_factory)
+    for name, keys in METRICS.items():
+        assert set(json.loads((repo / name).read_text(encoding="utf-8"))) == keys, name
+
+
+def test_plots_are_data_rendered_by_a_known_template():
+    """`dvc plots` shows data side by side (the report's PNGs are plain outs), each plot a file a
+    stage always writes (nothing DVC could fail to load), each template stock or the project's."""
+    from dvc_render.vega_templates import TEMPLATES
+
+    stock = {template.DEFAULT_NAME for template in TEMPLATES}
+    own = {path.stem for path in (PROJECT / ".dvc" / "plots").glob("*.json")}
+    assert not SPEC.get("plots"), "top-level plots name files no stage declares"
+    plots = [item for stage in SPEC["stages"].values() for item in stage.get("plots") or []]
+    assert plots
+    for item in plots:
+        [(path, props)] = item.items()
+        assert Path(path).suffix in {".csv", ".tsv", ".json"}, f"{path}: a picture (the report's), not data"
+        assert props.get("template") in stock | own, f"{path}: unknown template {props.get('template')}"
+    assert {"projection", "curves"} <= own

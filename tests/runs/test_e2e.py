@@ -82,13 +82,13 @@ def write_competition(root: Path, per_dataset: int, pairs: int, seed: int) -> No
 
 
 def assert_same_path(repo: Path) -> None:
-    """The visualization images take exactly the competition images' path (issue 11).
+    """The visualization images take exactly the competition images' path.
 
     This folder's visualization images are copies of its competition images (write_competition),
     so each copy must come out of every stage with the features and the cluster of its original:
     a stage that treated the visualization rows apart (scored them with other models, fitted on
     the competition rows only, ...) would give them other features or labels, and the accuracy
-    measured on them would no longer be the submission's.
+    measured on them would not be the submission's.
     """
     rows = read_json(repo / "data/prepared/rows.json")
     n = rows["competition"]
@@ -114,22 +114,27 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     # --- the first `dvc repro` --------------------------------------------------------------
     submission = check_submission(repo, repo / "data/demo/competition/test_case.csv")
     assert len(submission) == 500  # demo.pairs
-    embed = read_json(repo / "metrics/embed.json")
+    embed = read_json(repo / "data/embed/summary.json")
     assert embed["reconstruction_loss"] > 0 and np.isfinite(embed["reconstruction_loss"])
-    cluster = read_json(repo / "metrics/cluster.json")
+    cluster = read_json(repo / "data/cluster/summary.json")
     assert 0.5 <= cluster["visualization_accuracy"] <= 1.0
-    selftrain = read_json(repo / "metrics/selftrain.json")
+    # the metrics are the numbers runs are compared by; the rest is the report's, in the summaries
+    assert read_json(repo / "metrics/cluster.json") == {key: cluster[key] for key in ["visualization_accuracy"]}
+    selftrain = read_json(repo / "data/selftrain/summary.json")
     for key in ("bootstrap_visualization_accuracy", "linear_visualization_accuracy", "cnn_visualization_accuracy"):
         assert 0.5 <= selftrain[key] <= 1.0
     assert sum(cluster["cluster_sizes"].values()) == 200  # the competition images, not the pool
     assert cluster["alternative"]["method"] == "coordinates"
     assert 0.5 <= cluster["alternative"]["visualization_accuracy"] <= 1.0
-    predict = read_json(repo / "metrics/predict.json")
+    predict = read_json(repo / "data/predict/summary.json")
     assert predict["pairs"] == 500 and 0 <= predict["share_same"] <= 1 and 0.5 <= predict["pair_accuracy"] <= 1
-    assert read_json(repo / "metrics/reduce.json")["dims"] == 8
-    assert read_json(repo / "metrics/prepare.json")["images"] == 200
+    assert read_json(repo / "metrics/predict.json") == {key: predict[key] for key in (
+        "pair_accuracy", "pair_accuracy_low", "pair_accuracy_high")}
+    assert read_json(repo / "data/reduce/summary.json")["dims"] == 8
+    assert read_json(repo / "data/prepared/summary.json")["images"] == 200
     if "eigenfaces" in stages():
         eigen = read_json(repo / "metrics/eigenfaces.json")
+        assert sorted(eigen) == ["share_percent", "variance_percent"]
         for key in ("share_percent", "variance_percent"):
             assert sorted(eigen[key]) == ["1", "2", "3", "4", "5"]
             assert all(0 <= value <= 100 for value in eigen[key].values())
@@ -150,17 +155,16 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
         assert "Running stage 'eigenfaces'" not in run
     # the pool: 200 competition images, then the 200 visualization images
     assert np.load(repo / "data/reduce/components.npy").shape == (400, 4) != first_components.shape
-    assert read_json(repo / "metrics/reduce.json")["dims"] == 4
+    assert read_json(repo / "data/reduce/summary.json")["dims"] == 4
     check_submission(repo, repo / "data/demo/competition/test_case.csv")
 
     shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
     flat = json.dumps(shown)
     assert 4 in [pca.get("dims") for pca in values_of(shown, "pca") if isinstance(pca, dict)], "the experiment's pca.dims is not shown"
-    assert "visualization_accuracy" in flat and "reconstruction_loss" in flat
+    assert "visualization_accuracy" in flat and "pair_accuracy" in flat
     diff = dvc(repo, "metrics", "diff", "--all").stdout
-    assert re.search(r"metrics/reduce\.json\s+dims\s+8\s+4", diff), diff
-    for key in ("visualization_accuracy", "reconstruction_loss"):
-        assert key in diff
+    assert re.search(r"metrics/predict\.json\s+pair_accuracy\s+0\.\d+\s+0\.\d+", diff), diff
+    assert re.search(r"metrics/cluster\.json\s+visualization_accuracy\s+", diff), diff
 
     # --- a competition folder outside the repository -------------------------------------------
     outside = tmp_path / "elsewhere" / "competition"
@@ -171,8 +175,8 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     assert "Stage 'demo' didn't change, skipping" in run
     submission = check_submission(repo, outside / "test_case.csv")
     assert len(submission) == 123
-    assert read_json(repo / "metrics/prepare.json") == {"images": 60, "pairs": 123,
-                                                        "visualization_images": 60}
+    assert read_json(repo / "data/prepared/summary.json") == {"images": 60, "pairs": 123,
+                                                              "visualization_images": 60}
     assert read_json(repo / "metrics/cluster.json")["visualization_accuracy"] >= 0.5
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     assert str(outside) in [dep["path"] for dep in lock["stages"]["prepare"]["deps"]]

@@ -26,7 +26,7 @@ from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
 # Every stage that trains a model: each is killed mid-training and must recover.
 TRAINING_STAGES = ("embed", "patches", "selftrain")  # every stage that learns something
 EMBED_OUTPUTS = ("data/embed/codes.npy", "data/embed/visualization_codes.npy",
-                 "data/embed/reconstructions.npy", "models/autoencoder.keras", "metrics/embed.json")
+                 "data/embed/reconstructions.npy", "models/autoencoder.keras", "data/embed/summary.json")
 MARKER_TIMEOUT = 300  # seconds for DVC, TensorFlow's import and one tiny epoch on a busy machine
 
 

@@ -54,7 +54,7 @@ def test_dvc_exp_run_with_such_a_folder(tmp_path_factory, tmp_path):
     for stage in ("prepare", "embed", "reduce", "cluster", "predict"):
         assert f"Running stage '{stage}'" in run, run[-3000:]
     assert yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))["data"]["dir"] == str(root)
-    assert json.loads((repo / "metrics/prepare.json").read_text()) == {
+    assert json.loads((repo / "data/prepared/summary.json").read_text()) == {
         "images": 40, "pairs": 57, "visualization_images": 20}
     submission = pd.read_csv(repo / "submissions/submission.csv")
     assert sorted(submission["id"]) == sorted(pd.read_csv(root / "test_case.csv")["id"])

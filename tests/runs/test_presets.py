@@ -57,8 +57,8 @@ def test_the_stage_reads_only_the_chosen_views(tmp_path):
         result = subprocess.run([sys.executable, "-m", f"pipeline.stages.{stage}"], cwd=tmp_path, capture_output=True,
                                 text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
         assert result.returncode == 0, result.stderr  # no HOG, patch or self-training file there
-    assert list(json.loads((tmp_path / "metrics/views.json").read_text())["views"]) == ["codes"]
-    assert json.loads((tmp_path / "metrics/reduce.json").read_text())["dims"] == 3
+    assert list(json.loads((tmp_path / "data/views/summary.json").read_text())["views"]) == ["codes"]
+    assert json.loads((tmp_path / "data/reduce/summary.json").read_text())["dims"] == 3
     fitted = {p.stem for folder in ("views", "reduce") for p in (tmp_path / "data" / folder / "pca").glob("*.npy")}
     assert fitted == {f"{prefix}_{key}" for prefix in ("codes", "joint") for key in ("mean", "components", "scale")}
 
@@ -125,10 +125,10 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
     for name, dims, method in (("seed method I", 48, "kmeans"), ("seed method II", 2, "coordinates")):
         result = run_command(repo, reporting.exp_run_command(name))
         assert result.returncode == 0, result.stdout[-6000:]
-        assert list(json.loads((repo / "metrics/views.json").read_text())["views"]) == ["codes"]
-        assert json.loads((repo / "metrics/reduce.json").read_text())["dims"] == dims
-        assert json.loads((repo / "metrics/cluster.json").read_text())["method"] == method
-        embed = json.loads((repo / "metrics/embed.json").read_text())
+        assert list(json.loads((repo / "data/views/summary.json").read_text())["views"]) == ["codes"]
+        assert json.loads((repo / "data/reduce/summary.json").read_text())["dims"] == dims
+        assert json.loads((repo / "data/cluster/summary.json").read_text())["method"] == method
+        embed = json.loads((repo / "data/embed/summary.json").read_text())
         assert embed["code_size"] == 96 and embed["report_units_loss"] > 0
         markdown = (repo / "reports/report.md").read_text()
         assert f"This run is **{name}**: its params are the preset's" in markdown

@@ -18,8 +18,9 @@ DATA = PROJECT.parent / "shared" / "data"
 FLOORS = {"hw7": 0.995, "holdout": 0.998}  # visualization accuracy the defaults must keep
 
 
-def read(repo: Path, name: str) -> dict:
-    return json.loads((repo / "metrics" / f"{name}.json").read_text(encoding="utf-8"))
+def read(repo: Path, folder: str) -> dict:
+    """What the stage writing data/<folder>/ measured (its summary.json: its metrics and the rest)."""
+    return json.loads((repo / "data" / folder / "summary.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow
@@ -36,7 +37,7 @@ def test_defaults_on_real_data(tmp_path_factory, tmp_path, name):
     cluster, predict = read(repo, "cluster"), read(repo, "predict")
     assert cluster["visualization_accuracy"] >= FLOORS[name]
     assert predict["pair_accuracy"] >= 2 * FLOORS[name] - 1 - 0.001  # both right or both wrong
-    assert predict["pairs"] == read(repo, "prepare")["pairs"]
+    assert predict["pairs"] == read(repo, "prepared")["pairs"]
 
     commit_all(repo, "defaults")
     run = dvc(repo, "exp", "run", "-S", "pca.dims=2", timeout=600).stdout

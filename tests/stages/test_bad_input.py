@@ -364,7 +364,8 @@ def test_prepare_good_data_writes_outputs(tmp_path):
     np.testing.assert_array_equal(pairs[:, 0], np.arange(N_PAIRS))
     assert json.loads((workdir / "data/prepared/rows.json").read_text()) == {"competition": N_IMAGES,
                                                                              "visualization": 2 * K}
-    assert sorted(p.name for p in (workdir / "data/prepared").iterdir()) == ["images.npy", "pairs.npy", "rows.json"]
+    assert sorted(p.name for p in (workdir / "data/prepared").iterdir()) == [
+        "images.npy", "pairs.npy", "rows.json", "summary.json"]
 
 
 # ----------------------------------------------------------------- prepare: quirks that just work

@@ -102,9 +102,9 @@ def test_main_guard_disk_full_is_one_line(capsys, monkeypatch, filename, shown):
 
 # -------------------------------------------------------------------- a real stage, ENOSPC
 @pytest.mark.parametrize("output", ["data/prepared/images.npy", "data/prepared/pairs.npy",
-                                    "metrics/prepare.json"])
+                                    "data/prepared/summary.json"])
 def test_prepare_on_a_full_disk(tmp_path, output):
-    """Binary chunks (images.npy via NpyWriter), np.save (pairs.npy) and text (the metrics)."""
+    """Binary chunks (images.npy via NpyWriter), np.save (pairs.npy) and text (the summary)."""
     root = write_competition(tmp_path, n_images=12, n_pairs=10, k=4)
     workdir = tmp_path / "work"
     workdir.mkdir()

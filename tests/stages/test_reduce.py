@@ -60,7 +60,7 @@ def test_stage_caps_and_records_both_sizes(tmp_path):
     result = run_reduce(tmp_path, 200, 16, {"dims": 12, "whiten": True, "min_images_per_dim": 50})
     assert result.returncode == 0, result.stderr
     assert "pca.dims 12 capped to 4" in result.stdout
-    metrics = json.loads((tmp_path / "metrics/reduce.json").read_text())
+    metrics = json.loads((tmp_path / "data/reduce/summary.json").read_text())
     assert (metrics["dims"], metrics["dims_requested"]) == (4, 12)
     assert np.load(tmp_path / "data/reduce/components.npy").shape == (200, 4)
 
@@ -77,8 +77,8 @@ def test_the_repository_defaults_run_on_the_demo_size(tmp_path):
     defaults = yaml.safe_load((REPO / "params.yaml").read_text())["pca"]
     result = run_reduce(tmp_path, 400, 128, defaults)
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "metrics/reduce.json").read_text())["dims"] == 5  # 400 / 75
-    views = json.loads((tmp_path / "metrics/views.json").read_text())
+    assert json.loads((tmp_path / "data/reduce/summary.json").read_text())["dims"] == 5  # 400 / 75
+    views = json.loads((tmp_path / "data/views/summary.json").read_text())
     assert views["views"]["hog"]["dims"] == 8 and views["dims"] == 8 + 8 + 8 + 1  # 400 / 50 each
     assert views["joint"]["dims"] == 5
 
@@ -90,7 +90,7 @@ def test_the_joint_cap_has_its_own_rule(tmp_path):
                                             "min_images_per_joint_dim": 100})
     assert result.returncode == 0, result.stderr
     assert "pca.dims 12 capped to 3: the image count and pca.min_images_per_joint_dim 100" in result.stdout
-    views = json.loads((tmp_path / "metrics/views.json").read_text())
+    views = json.loads((tmp_path / "data/views/summary.json").read_text())
     assert views["views"]["hog"]["dims"] == 10 and views["joint"]["dims"] == 3
     assert np.load(tmp_path / "data/views/components.npy").shape == (300, 3)
     assert np.load(tmp_path / "data/reduce/components.npy").shape == (300, 3)
@@ -136,11 +136,11 @@ def test_views_keeps_every_direction_reduce_may_ask_for_and_reduce_cuts(tmp_path
     result = run_reduce(tmp_path, 300, 12, {"dims": 7, "whiten": True, "min_images_per_dim": 10})
     assert result.returncode == 0, result.stderr
     assert np.load(tmp_path / "data/views/components.npy").shape == (300, 30)
-    metrics = json.loads((tmp_path / "metrics/views.json").read_text())
+    metrics = json.loads((tmp_path / "data/views/summary.json").read_text())
     assert (metrics["dims"], metrics["joint"]["dims"]) == (38, 30)
     ratio = np.load(tmp_path / "data/views/joint/joint_explained_variance_ratio.npy")
     assert ratio.shape == (30,) and np.all(np.diff(ratio) <= 0)
-    reduced = json.loads((tmp_path / "metrics/reduce.json").read_text())
+    reduced = json.loads((tmp_path / "data/reduce/summary.json").read_text())
     assert reduced["dims"] == 7 and reduced["explained_variance_percent"] == pytest.approx(100 * ratio[:7].sum())
     components = np.load(tmp_path / "data/reduce/components.npy")
     assert components.shape == (300, 7)

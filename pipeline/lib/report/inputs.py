@@ -25,7 +25,7 @@ class Checked:
     """A JSON object (or one object inside it) whose values are read with their type checked.
 
     ``where`` names the file in errors and ``prefix`` is this object's dotted path inside it, so
-    that a miss in ``Checked(cluster, "metrics/cluster.json").part("alternative")`` is reported
+    that a miss in ``Checked(cluster, "data/cluster/summary.json").part("alternative")`` is reported
     as 'alternative.visualization_accuracy'.
     """
 
