@@ -6,7 +6,10 @@
 
 Every number the report shows is formatted here, by ``count``, ``percent``, ``accuracy``,
 ``loss``, ``report_units`` and ``score`` (the only rounding), or quoted from the seed report
-(SEED_REPORT); the wording is in the template. Text taken from the run's files
+(SEED_REPORT); each figure has one format wherever it is shown (the pair accuracy is a score, as
+Kaggle shows it, a visualization accuracy a percentage); the wording is in the template.
+The run is named by its experiment, its commit and its data folder (report/origin.py), and every
+param that differs from the commit's params.yaml is listed. Text taken from the run's files
 (folder and file names, layer names, method names) is kept as it is: the renderer escapes it.
 """
 
@@ -20,6 +23,8 @@ from typing import Any
 from pipeline.lib.errors import InputError
 from pipeline.lib.params import load_params
 from pipeline.lib.report.inputs import NUMBER, Checked, Picture, generation_date, read_json, read_png
+from pipeline.lib.report.origin import ABSENT as NOT_SET
+from pipeline.lib.report.origin import Origin, changed_params, read_origin
 from pipeline.lib.report.render import render_html, render_markdown
 
 __all__ = ["Report", "gather", "render_html", "render_markdown"]
@@ -137,9 +142,22 @@ def _maybe(value: Any, form=count) -> str | None:
 
 # ----------------------------------------------------------------------------------- the content
 @dataclass(frozen=True)
-class Run:
-    """"What was run": the inputs and parameters."""
+class Change:
+    """One param whose value differs from the commit's params.yaml, values as params.yaml writes them."""
 
+    key: str  # dotted: pca.weights.patches
+    value: str | None  # this run's; None: not set
+    committed: str | None  # the commit's; None: not set there
+
+
+@dataclass(frozen=True)
+class Run:
+    """"What was run": which run it is, the inputs and parameters."""
+
+    experiment: str | None  # the `dvc exp run` experiment; None: a `dvc repro` run
+    commit: str | None  # short hash of the commit it starts from; None: no git checkout
+    modified: bool  # the code (pipeline/, dvc.yaml) differs from that commit's
+    changes: list[Change] | None  # every param that differs from the commit's; None: no commit to compare
     data_dir: str
     images: str
     pairs: str
@@ -232,7 +250,7 @@ class SelfTraining:
     cnn: str | None  # of the cross-fitted CNN alone (None: no CNN, too few images)
     folds: str
     final: str  # of the final clusters (cluster.method on all views)
-    pair_accuracy: str  # what Kaggle should score, estimated from the visualization images
+    pair_accuracy: str  # what Kaggle should score, estimated from the visualization images, as a score
 
 
 @dataclass(frozen=True)
@@ -270,7 +288,6 @@ class Comparison:
     differences: list[str]  # "key: this run's value (defaults: value)", where the run is "other"
     published: tuple[Published, ...]
     model: str  # embed.model
-    kaggle: str  # the pair accuracy estimated from the visualization images, as Kaggle shows scores
     commands: dict[str, str]  # seed method → the `dvc exp run` that runs it
 
 
@@ -279,6 +296,7 @@ class Report:
     """Everything the report shows, read from one run's files."""
 
     generated: str  # the date, ISO (UTC)
+    name: str  # the run in a few words, for the page's title: experiment · commit · data folder
     run: Run
     faces: Eigenfaces
     clustering: Clustering
@@ -289,8 +307,9 @@ class Report:
 
 
 # -------------------------------------------------------------------------------------- gathering
-def gather(root: str | Path = ".", today: dt.date | None = None) -> Report:
-    """Read one run's params, metrics, architecture and plots under ``root`` into a Report.
+def gather(root: str | Path = ".", today: dt.date | None = None, origin: Origin | None = None) -> Report:
+    """Read one run's params, metrics, architecture and plots under ``root`` into a Report;
+    ``origin`` names the run (default: read from DVC's environment and git in ``root``).
 
     Raises InputError naming the first file that is missing, or the file and key of the first
     value that is missing or of the wrong type.
@@ -299,19 +318,22 @@ def gather(root: str | Path = ".", today: dt.date | None = None) -> Report:
     params = Checked(load_params(path=root / "params.yaml"), "params.yaml")
     files = {key: read_json(root, name, stage) for key, (name, stage) in FILES.items()}
     pictures = {key: read_png(root, name, stage) for key, (name, stage) in PICTURES.items()}
-    return Report(generated=(today or generation_date()).isoformat(),
-                  run=gather_run(params, files["prepare"]),
+    run = gather_run(params, files["prepare"], origin or read_origin(root))
+    return Report(generated=(today or generation_date()).isoformat(), name=run_name(run),
+                  run=run,
                   faces=gather_eigenfaces(params, files["eigenfaces"]),
                   clustering=gather_clustering(params, files),
                   self_training=gather_self_training(files),
                   autoencoder=gather_autoencoder(params, files["embed"], files["architecture"]),
-                  comparison=gather_comparison(params, files),
+                  comparison=gather_comparison(params),
                   pictures=pictures)
 
 
-def gather_run(params: Checked, prepare: Checked) -> Run:
+def gather_run(params: Checked, prepare: Checked, origin: Origin) -> Run:
     sections = {section: params.need(section, dict) for section in PARAM_SECTIONS}
-    return Run(data_dir=params.need("data.dir", str),
+    return Run(experiment=origin.experiment, commit=origin.commit, modified=origin.modified,
+               changes=None if origin.committed is None else changes(params.data, origin.committed),
+               data_dir=params.need("data.dir", str),
                images=count(prepare.need("images", int)),
                pairs=count(prepare.need("pairs", int)),
                visualization_images=count(prepare.need("visualization_images", int)),
@@ -319,6 +341,20 @@ def gather_run(params: Checked, prepare: Checked) -> Run:
                seed=yaml_value(params.data.get("seed", 0)),
                params={section: [f"{key}: {yaml_value(value)}" for key, value in values.items()]
                        for section, values in sections.items()})
+
+
+def changes(params: dict, committed: dict) -> list[Change]:
+    """Every param of ``params`` (all sections, nested keys) whose value differs from ``committed``."""
+    def shown(value: Any) -> str | None:
+        return None if value is NOT_SET else yaml_value(value)
+
+    return [Change(key, shown(value), shown(was)) for key, value, was in changed_params(params, committed)]
+
+
+def run_name(run: Run) -> str:
+    """The run in a few words: its experiment (or "dvc repro"), commit and data folder."""
+    commit = "no commit" if run.commit is None else run.commit + ("+" if run.modified else "")
+    return " · ".join((run.experiment or "dvc repro", commit, run.data_dir))
 
 
 def gather_eigenfaces(params: Checked, eigen: Checked) -> Eigenfaces:
@@ -406,7 +442,7 @@ def gather_self_training(files: dict[str, Checked]) -> SelfTraining:
                         cnn=_maybe(selftrain.may("cnn_visualization_accuracy"), accuracy),
                         folds=str(selftrain.need("folds", int)),
                         final=accuracy(files["cluster"].need("visualization_accuracy")),
-                        pair_accuracy=accuracy(files["predict"].need("pair_accuracy")))
+                        pair_accuracy=score(files["predict"].need("pair_accuracy")))
 
 
 def gather_autoencoder(params: Checked, embed: Checked, arch: Checked) -> Autoencoder:
@@ -481,9 +517,8 @@ def exp_run_command(configuration: str) -> str:
     return f"dvc exp run -n {EXPERIMENT_NAMES[configuration]} {' '.join(settings)}"
 
 
-def gather_comparison(params: Checked, files: dict[str, Checked]) -> Comparison:
+def gather_comparison(params: Checked) -> Comparison:
     configuration, differences = configuration_of(params)
     return Comparison(configuration=configuration, differences=differences, published=SEED_REPORT,
                       model=params.may("embed.model", str, ABSENT["embed.model"]),
-                      kaggle=score(files["predict"].need("pair_accuracy")),
                       commands={p.configuration: exp_run_command(p.configuration) for p in SEED_REPORT})

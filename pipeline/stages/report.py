@@ -5,7 +5,10 @@
 
 Writes reports/report.md (for GitHub: pictures linked as ../plots/…) and reports/report.html (that
 Markdown rendered as one self-contained page: pictures embedded, opens offline, prints on A4).
-The date shown is today's in UTC, or that of $SOURCE_DATE_EPOCH when set. pipeline.lib.reporting
+The run is named by its experiment ($DVC_EXP_NAME, which `dvc exp run` sets), its commit
+($DVC_EXP_BASELINE_REV, else git's HEAD) and data.dir, and every param that differs from that
+commit's params.yaml is listed. The date shown is today's in UTC, or that of $SOURCE_DATE_EPOCH
+when set. pipeline.lib.reporting
 gathers the numbers; the wording is the template pipeline/lib/report/report.md.j2.
 """
 
@@ -27,7 +30,7 @@ def main(argv: list[str]) -> None:
     markdown = reporting.render_markdown(report, OUT.as_posix())
     save_text(OUT / "report.html", html)
     save_text(OUT / "report.md", markdown)
-    print(f"report: wrote {OUT}/report.html ({len(html) // 1024} KiB) and {OUT}/report.md")
+    print(f"report: wrote {OUT}/report.html ({len(html) // 1024} KiB) and {OUT}/report.md: {report.name}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ from PIL import Image
 
 from pipeline.lib import reporting
 from pipeline.lib.errors import InputError
+from pipeline.lib.report import origin as origin_module
 from pipeline.lib.report import render as render_module
+from pipeline.lib.report.origin import ABSENT
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCH, EPOCH_DATE = "1600000000", "2020-09-13"  # SOURCE_DATE_EPOCH and its UTC date
@@ -218,8 +220,8 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
     ok |= {str(reduce["dims"]), f"{reduce['explained_variance_percent']:.1f}"}
     ok |= {f"{view['weight']:g}" for view in metrics["data/views/summary.json"]["views"].values() if "weight" in view}
     predict = metrics["data/predict/summary.json"]
-    ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}", f"{100 * predict['pair_accuracy']:.2f}",
-           f"{predict['pair_accuracy']:.5f}"}  # also as Kaggle shows a score, beside the seed report's
+    ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}",
+           f"{predict['pair_accuracy']:.5f}"}  # as Kaggle shows a score, wherever the report shows it
     if "report_units_loss" in embed:
         ok.add(f"{embed['report_units_loss']:.4f}")  # as the seed report gives it
     cluster = metrics["data/cluster/summary.json"]
@@ -344,7 +346,8 @@ def test_methods_and_confusion_match_cluster_json(run_dir: Path):
     assert ("autoencoder codes (77 values), HOG, patch-dictionary descriptors and self-trained scores → a PCA "
             "(whitened) of each, then of all side by side, to 37 dimensions") in text
     assert "Self-training" in text and "69.51 %" in text and "67.89 %" in text  # bootstrap 171/246, CNN 167/246
-    assert "the pair accuracy Kaggle should score is 87.65 %" in text
+    assert "the pair accuracy Kaggle should score is 0.87654" in text
+    assert "87.65" not in text  # one format per figure: the pair accuracy is a score everywhere
     assert "0.01235" in text and "final training loss 0.009877" in text
 
 
@@ -528,7 +531,7 @@ def test_gather_formats_every_number_once(run_dir: Path):
     assert "the self-trained scores weighted ×1.75, `pca.weights`" in reporting.render_markdown(report)
 
     assert report.self_training == reporting.SelfTraining(
-        bootstrap="69.51 %", linear="72.36 %", cnn="67.89 %", folds="3", final="74.39 %", pair_accuracy="87.65 %")
+        bootstrap="69.51 %", linear="72.36 %", cnn="67.89 %", folds="3", final="74.39 %", pair_accuracy="0.87654")
 
     auto = report.autoencoder
     assert (auto.reconstruction_loss, auto.final_training_loss) == ("0.01235", "0.009877")
@@ -659,27 +662,30 @@ def vae_run(root: Path, overrides: dict, dims: int) -> Path:
 
 def comparison_rows(page: str) -> list[list[str]]:
     rows = table(page, "Configuration", "Method")
-    assert rows[0][3:] == ["Visualization accuracy", "Kaggle score", "Loss per image (BCE × 1024 + KL)"]
+    assert rows[0][2:] == ["Visualization accuracy", "Kaggle score", "Loss per image (BCE × 1024 + KL)"]
     # the seed report's figures, quoted as published, whatever the run
-    assert rows[1] == ["seed method I", "VAE codes → PCA 48 → k-means", "the seed report", "97.22 %",
-                       "0.95375 (private)", "578.9316"]
-    assert rows[2] == ["seed method II", "PCA to 2 → label by the larger coordinate", "the seed report", "—",
-                       "0.50087 (private)", "—"]
+    assert rows[1] == ["seed method I (the seed report)", "VAE codes → PCA 48 → k-means", "97.22 %", "0.95375",
+                       "578.9316"]
+    assert rows[2] == ["seed method II (the seed report)", "PCA to 2 → label by the larger coordinate", "—",
+                       "0.50087", "—"]
     assert len(rows) == 4
+    caption = [t["caption"] for t in Tables(page).tables if t["rows"] == rows]
+    assert "its Kaggle scores are the private leaderboard's" in " ".join(caption[0].split())
     return rows
 
 
 def test_a_default_run_is_marked_beside_the_published_figures(run_dir: Path):
     page, markdown = render(run_dir)
     this = comparison_rows(page)[3]
-    assert this == ["defaults", ("conv_ae codes + HOG + patch-dictionary descriptors + self-trained scores → "
-                                 "PCA 37 (whitened) → k-means"), "this run (inputs/competition)", "74.39 %",
-                    "0.87654 (estimated)", "— (not a VAE)"]
-    assert "| seed method I | VAE codes → PCA 48 → k-means | the seed report | 97.22 % | 0.95375 (private) " \
+    assert this == ["defaults (this run)", ("conv_ae codes + HOG + patch-dictionary descriptors + self-trained "
+                                            "scores → PCA 37 (whitened) → k-means"), "74.39 %",
+                    "0.87654 (estimated)", "—"]
+    assert "| seed method I (the seed report) | VAE codes → PCA 48 → k-means | 97.22 % | 0.95375 " \
            "| 578.9316 |" in markdown  # GitHub's view has the same table
     text = " ".join(visible_text(page).split())
     assert "This run is the defaults : this pipeline's own method." in text
     assert "seed report's units" not in text  # no VAE loss to show
+    assert "given only for the seed report's VAE ( embed.model: vae )" in text
     # the commands the report gives run the presets (tests/runs/test_presets.py runs them)
     assert ("seed method I: dvc exp run -n seed-method-1 -S embed.model=vae -S 'pca.views=[codes]' "
             "-S pca.code_dims=48 -S pca.dims=48 -S pca.whiten=false -S cluster.method=kmeans") in text
@@ -689,9 +695,8 @@ def test_a_default_run_is_marked_beside_the_published_figures(run_dir: Path):
 
 def test_a_seed_method_i_run_is_marked_and_shows_the_vae_loss_in_the_reports_units(tmp_path: Path):
     page, _ = render(vae_run(tmp_path, SEED_I, 48))
-    assert comparison_rows(page)[3] == ["seed method I", "vae codes → PCA 48 → k-means",
-                                        "this run (inputs/competition)", "74.39 %", "0.87654 (estimated)",
-                                        "601.2346"]
+    assert comparison_rows(page)[3] == ["seed method I (this run)", "vae codes → PCA 48 → k-means",
+                                        "74.39 %", "0.87654 (estimated)", "601.2346"]
     text = " ".join(visible_text(page).split())
     assert "This run is seed method I : its params are the preset's" in text
     assert ("0.01235 (mean squared error, pixels scaled to [0, 1]); in the seed report's units "
@@ -712,7 +717,8 @@ def test_a_seed_method_i_run_is_marked_and_shows_the_vae_loss_in_the_reports_uni
 
 def test_a_seed_method_ii_run_is_marked(tmp_path: Path):
     page, _ = render(vae_run(tmp_path, SEED_II, 2))
-    assert comparison_rows(page)[3][:2] == ["seed method II", "vae codes → PCA 2 → label by the larger coordinate"]
+    assert comparison_rows(page)[3][:2] == ["seed method II (this run)",
+                                            "vae codes → PCA 2 → label by the larger coordinate"]
 
 
 @pytest.mark.parametrize("change, configuration, differences", [
@@ -740,3 +746,157 @@ def test_the_configuration_is_read_from_the_params(tmp_path: Path, change: dict,
                "defaults in pca.whiten: false (defaults: true) ." in text  # a code span, then the stop
     elif configuration == "other":
         assert report.comparison.differences  # seed method I's params differ from the defaults'
+
+
+# ------------------------------------------------------------------------------ which run
+def git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def committed_run(root: Path, changes: dict) -> str:
+    """The test run in a git repository, params.yaml committed as PARAMS, then ``changes``
+    (section → keys → values, nested) applied to it as `dvc exp run -S` would; the commit's hash."""
+    make_run(root)
+    git(root, "init", "-q")
+    git(root, "add", "params.yaml")
+    git(root, "commit", "-q", "-m", "params")
+    params = json.loads(json.dumps(PARAMS))
+
+    def apply(target: dict, change: dict):
+        for key, value in change.items():
+            if isinstance(value, dict) and isinstance(target.get(key), dict):
+                apply(target[key], value)
+            elif value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+
+    apply(params, changes)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return git(root, "rev-parse", "HEAD")
+
+
+CHANGES = {"pca": {"dims": 64, "weights": {"patches": 3}}, "plot": {"projection": "pca"},
+           "cluster": {"method": "gmm", "alternative": None}, "data": {"dir": "other/competition"}}
+
+
+def test_the_run_is_named_by_its_experiment_commit_and_data_folder(tmp_path: Path):
+    commit = committed_run(tmp_path, CHANGES)
+    git(tmp_path, "commit", "-q", "-am", "later")  # HEAD moves on: the experiment's commit is its baseline
+    environ = {"DVC_EXP_NAME": "dims-64", "DVC_EXP_BASELINE_REV": commit}
+    report = reporting.gather(tmp_path, today=TODAY, origin=reporting.read_origin(tmp_path, environ))
+    assert (report.run.experiment, report.run.commit, report.run.modified) == ("dims-64", commit[:7], False)
+    assert report.name == f"dims-64 · {commit[:7]} · other/competition"
+    page, markdown = reporting.render_html(report), reporting.render_markdown(report)
+    assert f"<title>HW7 report · dims-64 · {commit[:7]} · other/competition · {TODAY}</title>" in page
+    text = " ".join(visible_text(page).split())
+    assert (f"The report of experiment dims-64 ( dvc exp run ) on commit {commit[:7]} , data other/competition , "
+            f"generated on {TODAY} (UTC).") in text
+    rows = dict(r for r in table(page, "Item")[1:])
+    assert rows["Experiment"] == "dims-64 (dvc exp run)"
+    assert rows["Commit"] == commit[:7]
+    # every key that differs from the commit's params.yaml, nested ones by their dotted path, in its order
+    assert rows["Params changed"] == (
+        "data.dir: other/competition (committed: inputs/competition) · pca.dims: 64 (committed: 37) · "
+        "pca.weights.patches: 3 (committed: unset) · cluster.method: gmm (committed: kmeans) · "
+        "plot.projection: pca (committed: tsne) · cluster.alternative unset (committed: gmm)")  # unset: last
+    assert ("Its params differ from the commit's params.yaml in data.dir , pca.dims , pca.weights.patches , "
+            "cluster.method , plot.projection , cluster.alternative (values under What was run).") in text
+    assert "`pca.weights.patches: 3` (committed: unset)" in markdown
+
+
+def test_a_repro_run_is_named_by_head_and_its_code_changes(tmp_path: Path):
+    commit = committed_run(tmp_path, {})
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline/code.py").write_text("x = 1\n")
+    (tmp_path / "notes.md").write_text("notes\n")
+    git(tmp_path, "add", "pipeline/code.py", "notes.md")
+    git(tmp_path, "commit", "-q", "-m", "code")
+    head = git(tmp_path, "rev-parse", "--short=7", "HEAD")
+    assert head != commit[:7]
+    origin = reporting.read_origin(tmp_path, {})
+    assert (origin.experiment, origin.commit, origin.modified) == (None, head, False)
+    (tmp_path / "params.yaml").write_text((tmp_path / "params.yaml").read_text() + "# a run edits it\n")
+    (tmp_path / "notes.md").write_text("more notes\n")
+    git(tmp_path, "add", "data", "plots")  # as `dvc exp run` stages the outputs git tracks
+    assert not reporting.read_origin(tmp_path, {}).modified  # none of it is the code
+    (tmp_path / "pipeline/code.py").write_text("x = 2\n")
+    report = reporting.gather(tmp_path, today=TODAY, origin=reporting.read_origin(tmp_path, {}))
+    assert report.run.modified and report.run.changes == []
+    assert report.name == f"dvc repro · {head}+ · inputs/competition"
+    rows = dict(r for r in table(reporting.render_html(report), "Item")[1:])
+    assert rows["Experiment"] == "— (a dvc repro run)"
+    assert rows["Commit"] == f"{head}, with uncommitted changes to the code (pipeline/, dvc.yaml)"
+    assert rows["Params changed"] == "none: params.yaml as committed"
+
+
+def test_outside_git_the_run_says_what_it_cannot_name(run_dir: Path):
+    report = reporting.gather(run_dir, today=TODAY, origin=reporting.read_origin(run_dir, {}))
+    assert (report.run.commit, report.run.changes) == (None, None)
+    page = reporting.render_html(report)
+    rows = dict(r for r in table(page, "Item")[1:])
+    assert rows["Commit"] == "— (not a git checkout)"
+    assert rows["Params changed"] == "— (no commit to compare with)"
+    assert "a dvc repro run on no git commit, data inputs/competition ," in " ".join(visible_text(page).split())
+
+
+def test_the_same_params_on_the_same_commit_give_the_same_report_but_its_name(tmp_path: Path):
+    commit = committed_run(tmp_path, {"pca": {"dims": 64}})
+    outputs = []
+    for name in ("exp-alpha", "exp-omega"):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "SOURCE_DATE_EPOCH": EPOCH, "DVC_EXP_NAME": name,
+               "DVC_EXP_BASELINE_REV": commit}
+        done = subprocess.run([sys.executable, "-m", "pipeline.stages.report"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append([(tmp_path / "reports" / f).read_text() for f in ("report.md", "report.html")])
+    for first, second in zip(*outputs):
+        assert first != second and first.replace("exp-alpha", "exp-omega") == second
+
+
+@pytest.mark.parametrize("ours, theirs, expected", [
+    ({"a": {"b": {"c": 1}}}, {"a": {"b": {"c": 1}}}, []),
+    ({"a": {"b": {"c": 2}}}, {"a": {"b": {"c": 1}}}, [("a.b.c", 2, 1)]),
+    ({"a": {"b": 1, "c": 2}}, {"a": {"b": 1}}, [("a.c", 2, ABSENT)]),
+    ({"a": {}}, {"a": {"b": 1}}, [("a", {}, ABSENT), ("a.b", ABSENT, 1)]),
+    ({"a": 1}, {"a": True}, [("a", 1, True)]),  # YAML true is no 1
+    ({"a": 2.0}, {"a": 2}, []),
+    ({"a": ["x", "y"]}, {"a": ["y", "x"]}, [("a", ["x", "y"], ["y", "x"])]),
+    ({"a": None}, {"a": 0}, [("a", None, 0)]),
+])
+def test_changed_params_compares_every_nested_key(ours: dict, theirs: dict, expected: list):
+    assert origin_module.changed_params(ours, theirs) == expected
+
+
+# ------------------------------------------------------------------------------ plurals
+def test_a_count_of_one_takes_the_singular(tmp_path: Path):
+    metrics = json.loads(json.dumps(METRICS))
+    cluster = metrics["data/cluster/summary.json"]
+    cluster["visualization_accuracy"] = 199 / 200
+    cluster["visualization_confusion"] = {"A": {"0": 99, "1": 1}, "B": {"0": 0, "1": 100}}
+    metrics["data/embed/summary.json"]["train_images"] = 1
+    metrics["data/eigenfaces/summary.json"].update(k=1, share_percent={"1": 9.5}, variance_percent={"1": 19.5})
+    metrics["data/reduce/summary.json"]["dims"] = 1
+    params = json.loads(json.dumps(PARAMS))
+    params["embed"]["epochs"] = 1
+    params["cluster"]["n_init"] = 1
+    page, markdown = render(make_run(tmp_path, metrics, params))
+    text = " ".join(visible_text(page).split())
+    assert "1 of the 100 images of dataset A (the first half) was put in cluster 1 with all 100 of dataset B" in text
+    assert "In all, 1 of the 200 images is on the wrong side" in text
+    assert "The top 1 eigenface," in text and "to 1 dimension " in text and "best of 1 start)" in text
+    assert "; 1 epoch in batches of 96; trained on 1 image." in text
+    plural_after_one = re.compile(r"(?<![\d,.])1 (images|eigenfaces|dimensions|epochs|starts|faces|pairs|parts"
+                                  r"|values|parameters)\b")
+    assert plural_after_one.findall(text) == [] and plural_after_one.findall(markdown) == []
+
+
+def test_print_forces_no_page_break():
+    """A forced break leaves the end of the page before it blank: the print keeps figures and short
+    tables whole and headings with what follows, and breaks nowhere by force."""
+    css = (REPO / "pipeline/lib/report/report.css").read_text()
+    assert not re.search(r"break-(before|after)\s*:\s*(page|always)", css)
+    assert re.search(r"figure, table, tr \{ break-inside: avoid", css)
+    assert re.search(r"h1, h2, h3 \{ break-after: avoid", css)

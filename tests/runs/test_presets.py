@@ -132,7 +132,9 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
         assert embed["code_size"] == 96 and embed["report_units_loss"] > 0
         markdown = (repo / "reports/report.md").read_text()
         assert f"This run is **{name}**: its params are the preset's" in markdown
-        assert f"| **{name}** | `vae` codes → PCA {dims} → " in markdown
+        assert f"| **{name}** (this run) | `vae` codes → PCA {dims} → " in markdown
+        # the run is named by the experiment `dvc exp run -n` gave the stages ($DVC_EXP_NAME)
+        assert f"The report of experiment `{reporting.EXPERIMENT_NAMES[name]}` (`dvc exp run`)" in markdown
         assert f"| {embed['report_units_loss']:.4f} |" in markdown
         architecture = json.loads((repo / "data/embed/architecture.json").read_text())
         assert architecture["model"] == "vae" and architecture["total_params"] == 336_875  # the seed report's

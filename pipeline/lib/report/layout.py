@@ -8,8 +8,11 @@ words for, from the way the template writes them:
 - an emphasized paragraph right after a table is the table's <caption>, and a last row that is
   all bold is the table's totals (<tfoot>); right-aligned columns get class "r";
 - any other paragraph that is all emphasized is a note (class "note");
-- headings get GitHub's ids; for print, each heading is kept on one page with what follows it up
-  to its first table or figure (div.keep), and every level-2 heading but the first starts a page.
+- headings get GitHub's ids.
+
+Page breaks in print are report.css's: a heading stays with what follows it, a figure and a short
+table are never split, and no part is forced onto a new page (that would leave the end of the page
+before it blank).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def lay_out(tokens: list[Token], pictures: dict[str, tuple[str, int, int]]) -> l
             out.append(_table(block, caption))
         else:
             out.append(_note(block) if _is_wrapped(block, "em") else block)
-    return _sections(out)
+    return _with_ids([token for block in out for token in block])
 
 
 def _blocks(tokens: list[Token]) -> list[Block]:
@@ -113,26 +116,13 @@ def _note(block: Block) -> Block:
     return block
 
 
-def _sections(blocks: list[Block]) -> list[Token]:
-    """The blocks in order, each heading and what follows it up to a table or figure in a div.keep."""
-    out: list[Token] = []
-    open_div, parts, ids = False, 0, set()
-    for block in blocks:
-        if block[0].type == "heading_open":
-            if open_div:
-                out.append(Token("div_close", "div", -1, block=True))
-            parts += block[0].tag == "h2"
-            new_page = " new-page" if block[0].tag == "h2" and parts > 1 else ""
-            out.append(Token("div_open", "div", 1, attrs={"class": "keep" + new_page}, block=True))
-            open_div = True
-            block[0].attrs["id"] = _slug(block[1], ids)
-        out += block
-        if open_div and block[0].type in ("table_open", "figure_open"):
-            out.append(Token("div_close", "div", -1, block=True))
-            open_div = False
-    if open_div:
-        out.append(Token("div_close", "div", -1, block=True))
-    return out
+def _with_ids(tokens: list[Token]) -> list[Token]:
+    """``tokens`` with each heading given its GitHub id."""
+    ids: set[str] = set()
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open":
+            token.attrs["id"] = _slug(tokens[i + 1], ids)
+    return tokens
 
 
 def _slug(inline: Token, taken: set[str]) -> str:

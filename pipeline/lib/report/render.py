@@ -60,6 +60,11 @@ def code(value: Any) -> Md:
     return Md(f"{fence}{pad}{text.replace('|', PIPE)}{pad}{fence}")
 
 
+def plural(n: str, noun: str, nouns: str | None = None) -> str:
+    """A count as the report writes it and its noun, singular for one: "1 image", "2,000 images"."""
+    return f"{n} {noun if n == '1' else nouns or noun + 's'}"
+
+
 def place_pipes(markdown: str) -> str:
     """Write each | of a code span as ``\\|`` in table rows (GFM reads that as |) and as | elsewhere."""
     return "".join(line.replace(PIPE, "\\|" if line.startswith("|") else "|")
@@ -70,6 +75,7 @@ MARKDOWN_TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE), undefined=jinja2.StrictUndefined, autoescape=False,
     finalize=escape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 MARKDOWN_TEMPLATES.filters["code"] = code
+MARKDOWN_TEMPLATES.filters["plural"] = lambda n, noun, nouns=None: escape(plural(n, noun, nouns))
 HTML_TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE), undefined=jinja2.StrictUndefined, autoescape=True,
     keep_trailing_newline=True)
@@ -99,8 +105,8 @@ def render_markdown(report: Report, directory: str = "reports") -> str:
 def render_html(report: Report) -> str:
     """One self-contained HTML page: the Markdown's rendering, inline CSS, pictures as data: URIs.
 
-    For print, each heading is kept on one page with what follows it up to its first table or
-    figure, and the parts start on new pages (see layout.py).
+    For print, report.css keeps each heading with what follows it and each figure whole, and
+    forces no page break (see layout.py).
     """
     links = _links(report, "reports")
     pictures = {MARKDOWN_IT.normalizeLink(links[key]): picture for key, picture in report.pictures.items()}
@@ -110,4 +116,4 @@ def render_html(report: Report) -> str:
     body = MARKDOWN_IT.renderer.render(tokens, MARKDOWN_IT.options, {})
     css = (HERE / "report.css").read_text(encoding="utf-8")
     return HTML_TEMPLATES.get_template("report.html.j2").render(
-        generated=report.generated, css=Markup(css), body=Markup(body))
+        generated=report.generated, name=report.name, css=Markup(css), body=Markup(body))
