@@ -87,7 +87,7 @@ def main() -> int:
                 print(rows[-1], flush=True)
     changed = (f" **Not the defaults**: the copy's params.yaml was changed first (`{' '.join(args.settings)}`)."
                if args.settings else "")
-    record.update_section("label", f"""## Labelling a new test set with a trained run (issue 4)
+    record.update_section("label", f"""## Labelling a new test set with a trained run
 
 `.venv/bin/python -m bench.label --runs {args.runs} --train {rp.named(args.train)} --label {' '.join(map(rp.named, args.label))}{rp.set_options(args.settings)}`:
 in a throw-away git + DVC copy of the project, `dvc repro` with `data.dir: {rp.shown(train)}` and the

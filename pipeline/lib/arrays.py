@@ -148,7 +148,7 @@ class NpyWriter:
 
     The header goes first; :meth:`write` appends C-ordered rows; :meth:`close` checks that
     exactly ``shape[0]`` rows were written (a short file is an error, never a silent .npy with
-    garbage at the end). Use it inside :func:`pipeline.atomic.atomic_path` so an interrupted
+    garbage at the end). Use it inside :func:`pipeline.lib.atomic.atomic_path` so an interrupted
     writer leaves nothing under the final name.
     """
 

@@ -2,8 +2,8 @@
 
 The autoencoder's codes are dominated by colour and layout (what a pixel-wise loss rewards);
 HOG describes local edge directions, cell by cell, normalised per block, so it is blind to
-brightness and tint. The two views err on different images (issue 4: 25 of ~100 mistakes in
-common on hw7), which is what lets `refine` combine them.
+brightness and tint. The two views err on different images (on hw7, 25 of ~100 mistakes in
+common), which is what lets the joint PCA of the views (stages views, reduce) combine them.
 
 Shapes: images (n, 32, 32, 3) uint8 → descriptors (n, descriptor_size(...)) float32.
 """
@@ -57,7 +57,7 @@ def hog_descriptors(images, config: HogConfig, out=None, *, progress: bool = Tru
 
     ``images`` may also be an iterable of (k, 32, 32, 3) chunks (a file read in pieces);
     ``out`` an (n, size) array or a writer with ``write(chunk)`` and ``len()``
-    (:class:`pipeline.arrays.NpyWriter`). Chunks are described in ``workers`` processes
+    (:class:`pipeline.lib.arrays.NpyWriter`). Chunks are described in ``workers`` processes
     (default: :func:`pipeline.lib.arrays.worker_count`, the usable cores from 4,096 rows on;
     skimage's HOG holds the GIL, so threads would not help): the same rows, in the same order.
     Returns ``out``.

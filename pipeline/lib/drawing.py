@@ -1,6 +1,6 @@
 """Drawing helpers shared by the plot and report stages: matplotlib with the Agg backend.
 
-Figures are built here and saved by the stage through pipeline.atomic.save_figure.
+Figures are built here and saved by the stage through pipeline.lib.atomic.save_figure.
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def sample_patches(images, config: PatchConfig, seed: int) -> np.ndarray:
 
 def learn(images, config: PatchConfig, seed: int) -> Dictionary:
     """Learn the dictionary from patches of ``images`` (n, 32, 32, 3) uint8 (an array, or an
-    :class:`pipeline.arrays.NpyFile`: only the sampled rows are read)."""
+    :class:`pipeline.lib.arrays.NpyFile`: only the sampled rows are read)."""
     from sklearn.cluster import MiniBatchKMeans
 
     patches = _normalise(sample_patches(images, config, seed))
@@ -176,7 +176,7 @@ def _encode_block(dictionary: Dictionary, images: np.ndarray) -> np.ndarray:
 def descriptors(dictionary: Dictionary, images, out, *, progress: bool = True, label: str = "patches",
                 workers: int | None = None):
     """:func:`encode` over ``images`` (an array or an iterable of chunks), into ``out`` (an
-    (n, width) array or :class:`pipeline.arrays.NpyWriter`), chunk by chunk, ``workers`` chunks
+    (n, width) array or :class:`pipeline.lib.arrays.NpyWriter`), chunk by chunk, ``workers`` chunks
     at a time (default: one per usable core, at most :data:`MAX_WORKERS`). Returns ``out``, the
     same bytes whatever the worker count."""
     from pipeline.lib.arrays import map_chunks, usable_cpus
