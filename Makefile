@@ -51,8 +51,8 @@ run: $(STAMP)
 	$(BIN)/dvc repro
 	@echo
 	@echo "submission:  submissions/submission.csv   (make submit MESSAGE=\"...\" uploads it)"
-	@echo "metrics:     metrics/*.json                (dvc metrics show)"
-	@echo "plots:       plots/*.png, plots/eigenfaces/*.png  (dvc plots show)"
+	@echo "metrics:     metrics/*.json                (make compare: the experiments side by side)"
+	@echo "plots:       dvc plots show                (writes dvc_plots/index.html)"
 	@echo "report:      reports/report.html, reports/report.md"
 	@echo "real data:   make data   (downloads the competition, then prints the dvc exp run to train on it)"
 

@@ -251,6 +251,10 @@ class SelfTraining:
     folds: str
     final: str  # of the final clusters (cluster.method on all views)
     pair_accuracy: str  # what Kaggle should score, estimated from the visualization images, as a score
+    pair_interval: str | None  # its interval and coverage, "0.99065–0.99657, 95 %" (None: none written)
+    agreement: dict[str, str]  # view → how far its own two clusters agree with the bootstrap ({}: not checked)
+    smaller_cluster: str  # the share of the pool in the bootstrap's smaller cluster
+    trusted: bool | None  # whether the check found the bootstrap to split the datasets (None: not checked)
 
 
 @dataclass(frozen=True)
@@ -442,7 +446,21 @@ def gather_self_training(files: dict[str, Checked]) -> SelfTraining:
                         cnn=_maybe(selftrain.may("cnn_visualization_accuracy"), accuracy),
                         folds=str(selftrain.need("folds", int)),
                         final=accuracy(files["cluster"].need("visualization_accuracy")),
-                        pair_accuracy=score(files["predict"].need("pair_accuracy")))
+                        pair_accuracy=score(files["predict"].need("pair_accuracy")),
+                        pair_interval=interval(files["predict"]),
+                        agreement={view: accuracy(value) for view, value in selftrain.numbers("bootstrap_agreement").items()},
+                        smaller_cluster=percent(100 * min(selftrain.numbers("pseudo_label_share").values(), default=0.5)),
+                        trusted=selftrain.may("bootstrap_trusted", bool))
+
+
+def interval(predict: Checked) -> str | None:
+    """The pair accuracy's interval as two scores and its coverage, "0.85123–0.88988, 95 %", or
+    None where the run wrote none."""
+    low, high = predict.may("pair_accuracy_low"), predict.may("pair_accuracy_high")
+    coverage = predict.may("pair_accuracy_coverage")
+    if low is None or high is None or coverage is None:
+        return None
+    return f"{score(low)}–{score(high)}, {percent(100 * coverage, 0)}"
 
 
 def gather_autoencoder(params: Checked, embed: Checked, arch: Checked) -> Autoencoder:

@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.lib.atomic import save_json
 from pipeline.lib.errors import stage_guard
-from pipeline.lib.estimate import estimate_pair_accuracy
+from pipeline.lib.estimate import INTERVAL, estimate_pair_accuracy
 from pipeline.lib.pool import Rows
 from pipeline.lib.submission import write_submission
 
@@ -38,10 +38,10 @@ def main(argv: list[str]) -> None:
     estimate = estimate_pair_accuracy(competition, visualization, pairs)
     metrics = {"pair_accuracy": estimate.accuracy, "pair_accuracy_low": estimate.low,
                "pair_accuracy_high": estimate.high}
-    save_json(SUMMARY, {**metrics, "pairs": len(table), "share_same": share})
+    save_json(SUMMARY, {**metrics, "pair_accuracy_coverage": INTERVAL, "pairs": len(table), "share_same": share})
     save_json("metrics/predict.json", metrics)
     print(f"predict: {len(table)} pairs, {100 * share:.1f} % labelled 1 → {SUBMISSION}; estimated "
-          f"pair accuracy {estimate.describe()}, 95 % interval ({time.perf_counter() - started:.2f} s)")
+          f"pair accuracy {estimate.describe()}, {INTERVAL:.0%} interval ({time.perf_counter() - started:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ exactly as the competition rows. Writes data/selftrain/: features.npy (n + 2k, 2
 image's out-of-fold linear and CNN scores; the linear one alone below selftrain.min_images
 images), folds.npy, model/ (the bootstrap's PCAs and the linear fold models) and cnn/cnn_<part>.keras
 (the fold CNNs), both for pipeline.label, and curves/cnn_<part>/ (each CNN's training curve, by
-dvclive); and summary.json (visualization accuracy of the bootstrap and of each model alone).
+dvclive); summary.json (visualization accuracy of the bootstrap and of each model alone, and
+the bootstrap's check: each view's agreement with it); and metrics/selftrain.json
+(``bootstrap_trusted``: false when the check doubts the bootstrap split the datasets).
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ def main(argv: list[str]) -> None:
         "bootstrap_trusted": warning is None,
         "folds": config.folds,
     })
+    # the one figure of this stage a user compares runs by: a False flags a run to distrust
+    save_json("metrics/selftrain.json", {"bootstrap_trusted": warning is None})
     print(f"selftrain: done in {time.perf_counter() - started:.0f} s")
 
 

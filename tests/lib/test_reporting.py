@@ -59,7 +59,8 @@ METRICS = {
         "patches": {"dims": 91, "explained_variance_percent": 80.5, "weight": 1.0},
         "selftrain": {"dims": 1, "explained_variance_percent": 99.0, "weight": 1.75}}},
     "data/reduce/summary.json": {"dims": 37, "explained_variance_percent": 87.654321},
-    "data/predict/summary.json": {"pair_accuracy": 0.8765432, "pairs": 98765, "share_same": 0.41234},
+    "data/predict/summary.json": {"pair_accuracy": 0.8765432, "pair_accuracy_low": 0.8512345,
+                                  "pair_accuracy_high": 0.8898765, "pair_accuracy_coverage": 0.95, "pairs": 98765, "share_same": 0.41234},
     "data/cluster/summary.json": {
         "method": "kmeans", "visualization_accuracy": 183 / 246,
         "cluster_sizes": {"0": 2101, "1": 2220},
@@ -73,6 +74,7 @@ METRICS = {
     "data/selftrain/summary.json": {
         "bootstrap_visualization_accuracy": 171 / 246, "linear_visualization_accuracy": 178 / 246,
         "cnn_visualization_accuracy": 167 / 246, "pseudo_label_share": {"0": 0.48, "1": 0.52}, "folds": 3,
+        "bootstrap_agreement": {"codes": 0.9612345, "hog": 0.97, "patches": 0.5}, "bootstrap_trusted": True,
     },
     "data/eigenfaces/summary.json": {
         "images": 415, "height": 61, "width": 57, "k": 4,
@@ -222,6 +224,9 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
     predict = metrics["data/predict/summary.json"]
     ok |= {str(predict["pairs"]), f"{100 * predict['share_same']:.1f}",
            f"{predict['pair_accuracy']:.5f}"}  # as Kaggle shows a score, wherever the report shows it
+    ok |= {f"{predict[key]:.5f}" for key in ("pair_accuracy_low", "pair_accuracy_high") if key in predict}
+    if "pair_accuracy_coverage" in predict:
+        ok.add(f"{100 * predict['pair_accuracy_coverage']:.0f}")
     if "report_units_loss" in embed:
         ok.add(f"{embed['report_units_loss']:.4f}")  # as the seed report gives it
     cluster = metrics["data/cluster/summary.json"]
@@ -235,6 +240,8 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
             ok |= {str(sum(conf[h].values())) for h in "AB"}  # the size of each half
             ok.add(str(sum(sum(conf[h].values()) for h in "AB")))  # all visualization images
     selftrain = metrics["data/selftrain/summary.json"]
+    ok |= {f"{100 * value:.2f}" for value in selftrain.get("bootstrap_agreement", {}).values()}
+    ok |= {f"{100 * value:.1f}" for value in selftrain["pseudo_label_share"].values()}  # the smaller cluster
     ok |= {f"{100 * selftrain[key]:.2f}" for key in ("bootstrap_visualization_accuracy",
                                                       "linear_visualization_accuracy",
                                                       "cnn_visualization_accuracy") if selftrain.get(key) is not None}
@@ -531,7 +538,9 @@ def test_gather_formats_every_number_once(run_dir: Path):
     assert "the self-trained scores weighted ×1.75, `pca.weights`" in reporting.render_markdown(report)
 
     assert report.self_training == reporting.SelfTraining(
-        bootstrap="69.51 %", linear="72.36 %", cnn="67.89 %", folds="3", final="74.39 %", pair_accuracy="0.87654")
+        bootstrap="69.51 %", linear="72.36 %", cnn="67.89 %", folds="3", final="74.39 %", pair_accuracy="0.87654",
+        pair_interval="0.85123–0.88988, 95 %", agreement={"codes": "96.12 %", "hog": "97.00 %", "patches": "50.00 %"},
+        smaller_cluster="48.0 %", trusted=True)
 
     auto = report.autoencoder
     assert (auto.reconstruction_loss, auto.final_training_loss) == ("0.01235", "0.009877")
@@ -900,3 +909,22 @@ def test_print_forces_no_page_break():
     assert not re.search(r"break-(before|after)\s*:\s*(page|always)", css)
     assert re.search(r"figure, table, tr \{ break-inside: avoid", css)
     assert re.search(r"h1, h2, h3 \{ break-after: avoid", css)
+
+
+def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
+    """The report says what selftrain's check measured; a doubted bootstrap is said in bold, and a
+    run from before the check (no such keys) says nothing of it."""
+    text = reporting.render_markdown(reporting.gather(run_dir, today=TODAY))
+    assert "its smaller cluster holds 48.0 % of the pool" in text
+    assert "96.12 % (autoencoder codes), 97.00 % (HOG) and 50.00 % (patch-dictionary descriptors)" in text
+    assert "The check found nothing amiss." in text and "0.87654 (0.85123–0.88988, 95 %)" in text
+    summary = run_dir / "data/selftrain/summary.json"
+    values = json.loads(summary.read_text())
+    summary.write_text(json.dumps({**values, "bootstrap_trusted": False}))
+    text = reporting.render_markdown(reporting.gather(run_dir, today=TODAY))
+    assert "**The check doubts it: the bootstrap may split a sub-population" in text
+    for key in ("bootstrap_trusted", "bootstrap_agreement"):
+        del values[key]
+    summary.write_text(json.dumps(values))
+    text = reporting.render_markdown(reporting.gather(run_dir, today=TODAY))
+    assert "is checked without labels" not in text and "nothing amiss" not in text

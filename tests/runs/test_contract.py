@@ -27,6 +27,7 @@ SPEC = yaml.safe_load((PROJECT / "dvc.yaml").read_text(encoding="utf-8"))
 # homework's answer). Everything else a stage measures is in its data/<stage>/summary.json.
 METRICS = {"metrics/predict.json": {"pair_accuracy", "pair_accuracy_low", "pair_accuracy_high"},
            "metrics/cluster.json": {"visualization_accuracy"},
+           "metrics/selftrain.json": {"bootstrap_trusted"},
            "metrics/eigenfaces.json": {"share_percent", "variance_percent"}}
 
 
