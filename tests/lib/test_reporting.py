@@ -918,6 +918,7 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
     assert "its smaller cluster holds 48.0 % of the pool" in text
     assert "96.12 % (autoencoder codes), 97.00 % (HOG) and 50.00 % (patch-dictionary descriptors)" in text
     assert "The check found nothing amiss." in text and "0.87654 (0.85123–0.88988, 95 %)" in text
+    assert "amiss.\n\n### 2c" in text  # a paragraph of its own, the next part after a blank line
     summary = run_dir / "data/selftrain/summary.json"
     values = json.loads(summary.read_text())
     summary.write_text(json.dumps({**values, "bootstrap_trusted": False}))
@@ -928,3 +929,4 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
     summary.write_text(json.dumps(values))
     text = reporting.render_markdown(reporting.gather(run_dir, today=TODAY))
     assert "is checked without labels" not in text and "nothing amiss" not in text
+    assert "error rates' uncertainty.*\n\n### 2c" in text
