@@ -134,11 +134,16 @@ def make_repo(dest: Path, params: dict | None = None) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(PROJECT / name, target)
     write_params(dest, TINY_PARAMS if params is None else params)
+    return init_repo(dest, "tiny pipeline")
+
+
+def init_repo(dest: Path, message: str) -> Path:
+    """``git init`` in ``dest`` with a test identity, and commit everything there as ``message``."""
     git(dest, "init", "-q")
     git(dest, "config", "user.name", "pipeline tests")
     git(dest, "config", "user.email", "tests@example.invalid")
     git(dest, "config", "commit.gpgsign", "false")
-    commit_all(dest, "tiny pipeline")
+    commit_all(dest, message)
     return dest
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_repo import PROJECT, commit_all, declared_outputs, git
+from tiny_repo import PROJECT, declared_outputs, git, init_repo
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
@@ -20,12 +20,7 @@ def project(dest: Path) -> Path:
     """A git repository of the files make reads (and a source file): none of a run's outputs."""
     for name in ("Makefile", "dvc.yaml", "params.yaml", "requirements.lock", "pipeline/label.py"):
         shutil.copy2(PROJECT / name, touch(dest / name))
-    git(dest, "init", "-q")
-    git(dest, "config", "user.name", "pipeline tests")
-    git(dest, "config", "user.email", "tests@example.invalid")
-    git(dest, "config", "commit.gpgsign", "false")
-    commit_all(dest, "the project")
-    return dest
+    return init_repo(dest, "the project")
 
 
 def make(repo: Path, *args: str) -> subprocess.CompletedProcess:
