@@ -66,7 +66,7 @@ def _write_range(job: tuple[str, str, int, int]) -> int:
 
 def make_competition(source: Path, target: Path, images: int, pairs: int, seed: int = 0) -> float:
     """Write the folder (see the module doc); return the seconds it took."""
-    from pipeline.lib import arrays, layout
+    from pipeline.lib import layout, parallel
 
     started = time.perf_counter()
     (target / "images").mkdir(parents=True)
@@ -76,7 +76,7 @@ def make_competition(source: Path, target: Path, images: int, pairs: int, seed: 
     jobs = [(str(target.parent / "sources.npy"), str(target / "images"), s, min(s + step, images + 1))
             for s in range(1, images + 1, step)]
     done = 0
-    with multiprocessing.get_context("spawn").Pool(arrays.usable_cpus()) as pool:
+    with multiprocessing.get_context("spawn").Pool(parallel.usable_cpus()) as pool:
         for count in pool.imap_unordered(_write_range, jobs):
             done += count
             print(f"\r  {done:,} / {images:,} images written", end="", flush=True)

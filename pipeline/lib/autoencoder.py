@@ -131,7 +131,7 @@ def encode(encoder: keras.Model, images, out, *, batch_size: int = 1024,
     ``write(chunk)`` and ``len()`` (:class:`pipeline.lib.arrays.NpyWriter`). Returns ``out``.
     Only one chunk of images and of codes is in memory at a time.
     """
-    from pipeline.lib.arrays import map_chunks
+    from pipeline.lib.parallel import map_chunks
 
     def codes_of(pixels):
         batch = np.asarray(pixels, dtype=np.float32) / 255.0

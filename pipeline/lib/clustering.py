@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 METHODS = ("kmeans", "gmm", "coordinates")
 CHUNK = 65536  # rows per batch when codes are streamed from a file
 INCREMENTAL_ABOVE_BYTES = 1 << 30  # a view past 1 GiB is fitted batch by batch (IncrementalPCA)
-THREADS_ENV = "HW7_SKLEARN_THREADS"  # threads for scikit-learn's OpenMP/BLAS here; default 1
 
 
 # pca.views: each view → the pca key of its PCA size, in the order the views are put side by side
@@ -123,25 +122,6 @@ def incremental_rule(setting="auto"):
     if setting == "auto":
         return lambda view: view.nbytes > INCREMENTAL_ABOVE_BYTES
     return lambda view: setting
-
-
-def one_thread():
-    """Run scikit-learn's OpenMP and BLAS code on one thread (or $HW7_SKLEARN_THREADS).
-
-    Measured on 2 cores shared with another busy process: KMeans (n_init 10, 15,000 × 56) took
-    0.04 s on one thread but 0.3–8.8 s on two, MiniBatchKMeans 0.02 s against 1.5 s: each of the
-    thousands of small parallel regions waits at a barrier for a thread the OS has preempted.
-    One thread also makes the floating-point sums, hence the outputs, independent of the core
-    count. On a dedicated many-core machine with millions of images, more threads may pay.
-
-    scikit-learn is imported first: threadpoolctl limits only the pools already loaded, and
-    scikit-learn brings its own (OpenMP, and scipy's OpenBLAS) when imported. Imported later,
-    inside the block, its first fit ran on every core, and its outputs depended on the core count.
-    """
-    import sklearn  # noqa: F401  (loads OpenMP and scipy's OpenBLAS, so that they are limited too)
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(max(1, int(os.environ.get(THREADS_ENV, "1"))))
 
 
 def check_dims(dims: int, images: int, code_size: int) -> None:

@@ -58,13 +58,13 @@ def hog_descriptors(images, config: HogConfig, out=None, *, progress: bool = Tru
     ``images`` may also be an iterable of (k, 32, 32, 3) chunks (a file read in pieces);
     ``out`` an (n, size) array or a writer with ``write(chunk)`` and ``len()``
     (:class:`pipeline.lib.arrays.NpyWriter`). Chunks are described in ``workers`` processes
-    (default: :func:`pipeline.lib.arrays.worker_count`, the usable cores from 4,096 rows on;
+    (default: :func:`pipeline.lib.parallel.worker_count`, the usable cores from 4,096 rows on;
     skimage's HOG holds the GIL, so threads would not help): the same rows, in the same order.
     Returns ``out``.
     """
     from functools import partial
 
-    from pipeline.lib.arrays import map_chunks, worker_count
+    from pipeline.lib.parallel import map_chunks, worker_count
 
     if out is None:
         out = np.empty((len(images), descriptor_size(config)), dtype=np.float32)

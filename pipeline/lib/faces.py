@@ -20,7 +20,6 @@ threadpoolctl when it is installed), which stays fast on a small machine shared 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from PIL import Image
 
 from pipeline.lib.errors import InputError, one_line, printable
 from pipeline.lib.layout import open_image
+from pipeline.lib.parallel import usable_cpus
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 CHUNK_BYTES = 16 * 2**20  # size of one float64 chunk of columns in the Gram and eigenface passes
@@ -187,9 +187,8 @@ def _blas_one_thread():
     except ImportError:
         yield 1
         return
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     with threadpool_limits(limits=1, user_api="blas"):
-        yield max(1, min(cores, MAX_WORKERS))
+        yield max(1, min(usable_cpus(), MAX_WORKERS))
 
 
 def _over_chunks(work, chunks: list[slice], workers: int) -> list:

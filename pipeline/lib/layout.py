@@ -27,7 +27,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from pipeline.lib import arrays
+from pipeline.lib import arrays, parallel
 from pipeline.lib.errors import InputError, one_line, printable
 from pipeline.lib.progress import Progress
 
@@ -191,7 +191,7 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
 
     A 32×32 JPEG takes ~0.13 ms, mostly Python-side work in Pillow that holds the GIL, so threads
     do not help (two threads measured 2× slower than one). ``workers`` processes (default:
-    :func:`pipeline.lib.arrays.worker_count`, the usable cores from 4,096 images on, else this
+    :func:`pipeline.lib.parallel.worker_count`, the usable cores from 4,096 images on, else this
     process alone) decode batches while this one collects them, in order, with a few batches in
     flight, so memory stays at a few batches whatever the count.
     Errors are the same as one by one: the first bad image in numeric order is the one reported.
@@ -200,11 +200,11 @@ def decode_chunks(paths: list[Path], *, workers: int | None = None, progress: bo
     ``if __name__ == "__main__":`` (the stage scripts do), or pass ``workers=1``.
     """
     batch = batch or BATCH
-    workers = arrays.worker_count(len(paths), workers)
+    workers = parallel.worker_count(len(paths), workers)
     batches = ([str(p) for p in paths[start:start + batch]] for start in range(0, len(paths), batch))
     with Progress(len(paths), "decode images", "img", enabled=progress) as bar:
         # with workers: a clean process each (spawn: no inherited memory), a few batches in flight
-        for pixels in arrays.in_workers(_decode_batch, batches, workers, processes=True, ahead=2 * workers):
+        for pixels in parallel.in_workers(_decode_batch, batches, workers, processes=True, ahead=2 * workers):
             bar.update(len(pixels))
             yield pixels
 

@@ -179,7 +179,7 @@ def descriptors(dictionary: Dictionary, images, out, *, progress: bool = True, l
     (n, width) array or :class:`pipeline.lib.arrays.NpyWriter`), chunk by chunk, ``workers`` chunks
     at a time (default: one per usable core, at most :data:`MAX_WORKERS`). Returns ``out``, the
     same bytes whatever the worker count."""
-    from pipeline.lib.arrays import map_chunks, usable_cpus
+    from pipeline.lib.parallel import map_chunks, usable_cpus
 
     return map_chunks(lambda chunk: encode(dictionary, chunk), images, out, chunk=CHUNK, label=label,
                       done_as="images described", progress=progress,

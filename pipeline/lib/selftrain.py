@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.lib import arrays, clustering
+from pipeline.lib import arrays, clustering, parallel
 from pipeline.lib import params as checks
 from pipeline.lib.errors import InputError
 from pipeline.lib.training import predict_batches, shuffled_batches
@@ -113,7 +113,7 @@ def bootstrap(views: dict, config: SelfTrainConfig, seed: int,
     view's own two clusters agree with the pseudo-labels (:func:`agreement`, view → fraction)."""
     images = len(next(iter(views.values())))
     dims, joint_dims = config.view_dims(views, images)
-    with clustering.one_thread():
+    with parallel.one_thread():
         components, fitted, info, joined = clustering.reduce_views(views, dims, joint_dims, whiten=True, seed=seed,
                                                                    log=log)
         labels = clustering.TwoClusters("kmeans", seed).fit(components).predict(components)
@@ -159,7 +159,7 @@ def linear_scores(components: np.ndarray, labels: np.ndarray, folds: np.ndarray,
 
     scores = np.zeros(len(components), dtype=np.float32)
     models = []
-    with clustering.one_thread():
+    with parallel.one_thread():
         for part in range(int(folds.max()) + 1):
             train = folds != part
             if len(np.unique(labels[train])) < 2:  # one cluster took all: nothing to learn

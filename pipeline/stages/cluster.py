@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.lib import arrays, clustering
+from pipeline.lib import arrays, clustering, parallel
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
 from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> None:
     rows = Rows.read()
     # Read on demand: loaded for a fit, streamed in chunks to predict; never memory-mapped.
     components = arrays.NpyFile(COMPONENTS)
-    with clustering.one_thread():  # see there: threads stall on a shared machine
+    with parallel.one_thread():  # see there: threads stall on a shared machine
         labels, model, swapped = run_method(params["method"], params, components, rows)
         summary = {"method": params["method"], **clustering.summarize_pool(labels, rows)}
         alternative = params.get("alternative")

@@ -16,7 +16,7 @@ from pathlib import Path
 from pipeline.lib import patches
 from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_npy
-from pipeline.lib.clustering import one_thread
+from pipeline.lib.parallel import one_thread
 from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> None:
     config = patches.PatchConfig.from_params({key: value for key, value in params.items() if key != "seed"})
     started = time.perf_counter()
     images = NpyFile(IMAGES)
-    with one_thread():  # k-means: see pipeline.lib.clustering.one_thread
+    with one_thread():  # k-means: see pipeline.lib.parallel.one_thread
         dictionary = patches.learn(images, config, int(params["seed"]))
     print(f"patches: {config.atoms} atoms learned from {config.samples} patches of {config.size}×{config.size} "
           f"px ({time.perf_counter() - started:.1f} s)")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.lib import arrays, clustering
+from pipeline.lib import arrays, clustering, parallel
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
 from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.params import load_params
@@ -63,7 +63,7 @@ def main(argv: list[str]) -> None:
     views = {name: arrays.NpyFile(FILES[name]) for name in clustering.chosen_views(params)}
     incremental = clustering.incremental_rule(params.get("incremental", "auto"))
     log = lambda line: print(f"views: {line}")  # noqa: E731
-    with clustering.one_thread():  # see there: threads stall on a shared machine
+    with parallel.one_thread():  # see there: threads stall on a shared machine
         joined, fitted, info = clustering.reduce_each(
             views, sizes(params, views), whiten=params["whiten"], seed=int(params["seed"]),
             incremental=incremental, weights=clustering.view_weights(params), log=log)

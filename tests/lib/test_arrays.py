@@ -1,4 +1,4 @@
-"""Chunked .npy I/O (pipeline.arrays) and the stages' streaming paths built on it: the same
+"""Chunked .npy I/O (pipeline.lib.arrays) and the stages' streaming paths built on it: the same
 bytes as np.save, the same results as the in-memory paths, and memory that does not grow
 with the file (plain reads, no memory map)."""
 
@@ -169,59 +169,3 @@ def test_stage_memory_does_not_grow_with_the_file(tmp_path):
     grown = process.memory_info().rss - before
     assert total == rows
     assert grown < 120 * 2**20, f"RSS grew by {grown / 2**20:.0f} MiB"
-
-
-def test_in_workers_keeps_order_bounds_what_waits_and_raises():
-    """Results in the items' order, never more than ``workers`` items started ahead of the one
-    consumed, and a worker's error raised to the caller with nothing more started."""
-    import threading
-    import time
-
-    started, lock = [], threading.Lock()
-
-    def slow_square(item):
-        with lock:
-            started.append(item)
-        time.sleep(0.002 * (item % 3))  # later items may finish first
-        return item * item
-
-    consumed = []
-    for result in arrays.in_workers(slow_square, range(30), workers=3):
-        consumed.append(result)
-        assert len(started) <= len(consumed) + 3
-    assert consumed == [i * i for i in range(30)]
-    assert list(arrays.in_workers(slow_square, range(5), workers=1)) == [0, 1, 4, 9, 16]
-
-    def square_but_four(item):
-        if item == 4:
-            raise ValueError("item 4")
-        return slow_square(item)
-
-    started.clear()
-    with pytest.raises(ValueError, match="item 4"):
-        list(arrays.in_workers(square_but_four, range(100), workers=2))
-    assert len(started) < 10
-
-
-def test_map_chunks_in_workers_equals_one_worker(tmp_path):
-    rows = np.random.default_rng(1).normal(size=(101, 8)).astype(np.float32)
-    weights = np.random.default_rng(2).normal(size=(8, 5)).astype(np.float32)
-    outs = []
-    for workers in (1, 2):
-        out = np.empty((101, 5), np.float32)
-        arrays.map_chunks(lambda chunk: chunk @ weights, rows, out, chunk=10, label="t", progress=False,
-                          workers=workers)
-        outs.append(out)
-    np.testing.assert_array_equal(outs[0], outs[1])
-    np.testing.assert_allclose(outs[0], rows @ weights, rtol=1e-5)
-    writer_path = tmp_path / "out.npy"
-    with arrays.NpyWriter(writer_path, (101, 5), np.float32) as writer:
-        arrays.map_chunks(lambda chunk: chunk @ weights, iter([rows[:50], rows[50:]]), writer, chunk=7,
-                          label="t", progress=False, workers=2)
-    np.testing.assert_array_equal(np.load(writer_path), outs[0])
-
-
-def test_worker_count_starts_workers_only_for_many_images_unless_asked():
-    assert arrays.worker_count(arrays.PARALLEL_FROM - 1) == 1
-    assert arrays.worker_count(arrays.PARALLEL_FROM) == arrays.usable_cpus()
-    assert arrays.worker_count(10, 3) == 3  # asked for: the caller's count, however few the images

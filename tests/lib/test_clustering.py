@@ -1,12 +1,6 @@
-"""pipeline.clustering without DVC: PCA, the two-cluster methods, alignment and the metrics."""
+"""pipeline.lib.clustering without DVC: PCA, the two-cluster methods, alignment and the metrics."""
 
 from __future__ import annotations
-
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -245,22 +239,3 @@ def test_kmeans_labels_are_scikit_learns():
     ours = clustering.TwoClusters("kmeans", 3).fit(features).predict(features)
     theirs = KMeans(2, n_init=10, random_state=3).fit(features).predict(features)
     assert np.array_equal(ours, theirs)
-
-
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: every pool has one thread anyway")
-def test_one_thread_limits_the_pools_scikit_learn_loads_inside_it():
-    # A fresh interpreter: here scikit-learn is loaded already. The stages import it lazily, inside
-    # the block, so its OpenMP and BLAS pools must be limited all the same.
-    script = ("import json, threadpoolctl\n"
-              "from pipeline.lib import clustering\n"
-              "with clustering.one_thread():\n"
-              "    import sklearn.cluster\n"
-              "    print(json.dumps([(pool['internal_api'], pool['num_threads'])"
-              " for pool in threadpoolctl.threadpool_info()]))\n")
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", clustering.THREADS_ENV)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                          env=environment, cwd=Path(__file__).resolve().parents[2])
-    pools = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {api for api, _ in pools} >= {"openmp", "openblas"}
-    assert [threads for _, threads in pools] == [1] * len(pools)
