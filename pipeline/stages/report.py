@@ -8,7 +8,7 @@ Markdown rendered as one self-contained page: pictures embedded, opens offline, 
 The run is named by its experiment ($DVC_EXP_NAME, which `dvc exp run` sets), its commit
 ($DVC_EXP_BASELINE_REV, else git's HEAD) and data.dir, and every param that differs from that
 commit's params.yaml is listed. The date shown is today's in UTC, or that of $SOURCE_DATE_EPOCH
-when set. pipeline.lib.reporting
+when set. pipeline.lib.report.content
 gathers the numbers; the wording is the template pipeline/lib/report/report.md.j2.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.lib import reporting
+from pipeline.lib.report import content
 from pipeline.lib.atomic import save_text
 from pipeline.lib.errors import stage_guard
 
@@ -24,10 +24,10 @@ OUT = Path("reports")
 
 
 def main(argv: list[str]) -> None:
-    report = reporting.gather(Path("."))
+    report = content.gather(Path("."))
     # Both texts are rendered before either is written: an error leaves the old pair untouched.
-    html = reporting.render_html(report)
-    markdown = reporting.render_markdown(report, OUT.as_posix())
+    html = content.render_html(report)
+    markdown = content.render_markdown(report, OUT.as_posix())
     save_text(OUT / "report.html", html)
     save_text(OUT / "report.md", markdown)
     print(f"report: wrote {OUT}/report.html ({len(html) // 1024} KiB) and {OUT}/report.md: {report.name}")

@@ -1,7 +1,7 @@
 """The HTML report in a real browser: nothing is wider than the text column at 1,024 and 1,920 px,
 and no page of its A4 print is left mostly blank.
 
-The report of the test run (test_reporting.make_run), with pictures as wide as the pipeline draws
+The report of the test run (test_report_content.make_run), with pictures as wide as the pipeline draws
 them and names as long as a user's, is opened in headless Chromium with a script that measures
 every element of <main> against the column (main's content box) and writes the measures into the
 page; `chromium --dump-dom` prints the page, and the measures are read back. The print is Chromium's
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_reporting import PARAMS, PNGS, TODAY, make_run
+from test_report_content import PARAMS, PNGS, TODAY, make_run
 
-from pipeline.lib import reporting
+from pipeline.lib.report import content
 from pipeline.lib.report.origin import Origin
 
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -93,9 +93,9 @@ def page(tmp_path_factory) -> str:
     committed = {**PARAMS, "pca": {**PARAMS["pca"], "dims": 256, "weights": {"patches": 2}},
                  "plot": {"projection": "separation"}, "cluster": {**PARAMS["cluster"], "method": "gmm"}}
     origin = Origin("a-long-experiment-name-from-dvc-exp-run-with-many-words", "40747c5", True, committed)
-    report = reporting.gather(root, today=TODAY, origin=origin)
+    report = content.gather(root, today=TODAY, origin=origin)
     assert len(report.run.changes) >= 5  # data.dir, eigenfaces.dir, pca.dims, pca.weights, plot, cluster
-    return reporting.render_html(report)
+    return content.render_html(report)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

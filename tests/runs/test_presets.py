@@ -1,6 +1,6 @@
 """The seed report's methods as params: pca.views, the presets' commands, and one run of each.
 
-The commands are the ones the report prints (pipeline.lib.reporting.exp_run_command) and the
+The commands are the ones the report prints (pipeline.lib.report.content.exp_run_command) and the
 README gives; they run here through bash on a clone of the tiny baseline (tests/tiny_repo.py).
 """
 
@@ -18,7 +18,8 @@ import pytest
 import yaml
 from tiny_repo import BIN, baseline, clone, environment
 
-from pipeline.lib import clustering, reporting
+from pipeline.lib import clustering
+from pipeline.lib.report import content
 from pipeline.lib.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ SIZES = {"code_dims": 4, "hog_dims": 4, "patch_dims": 4, "selftrain_dims": 1, "d
 def test_views_default_to_all_in_a_fixed_order():
     assert clustering.chosen_views(SIZES) == ALL_VIEWS
     assert clustering.chosen_views({**SIZES, "views": ["selftrain", "codes"]}) == ["codes", "selftrain"]
-    assert list(clustering.VIEW_DIMS) == ALL_VIEWS == list(reporting.VIEWS)
+    assert list(clustering.VIEW_DIMS) == ALL_VIEWS == list(content.VIEWS)
 
 
 @pytest.mark.parametrize("views", [[], "codes", ["codes", "codes"], ["codes", "pixels"], [1], None, {"codes": 1}])
@@ -81,9 +82,9 @@ def params_yaml() -> dict:
 def test_the_defaults_configuration_is_params_yaml():
     """The report calls a run "defaults" by these values: they must be params.yaml's own."""
     params = params_yaml()
-    for key, value in reporting.CONFIGURATIONS["defaults"].items():
+    for key, value in content.CONFIGURATIONS["defaults"].items():
         section, name = key.split(".")
-        assert params[section][name] == value, f"params.yaml {key} changed: update reporting.CONFIGURATIONS"
+        assert params[section][name] == value, f"params.yaml {key} changed: update content.CONFIGURATIONS"
 
 
 def settings(command: str) -> dict[str, str]:
@@ -94,10 +95,10 @@ def settings(command: str) -> dict[str, str]:
 
 def test_the_commands_set_the_presets_and_only_them():
     for name in ("seed method I", "seed method II"):
-        command = reporting.exp_run_command(name)
-        assert command.startswith(f"dvc exp run -n {reporting.EXPERIMENT_NAMES[name]} -S ")
+        command = content.exp_run_command(name)
+        assert command.startswith(f"dvc exp run -n {content.EXPERIMENT_NAMES[name]} -S ")
         assert {key: yaml.safe_load(value) for key, value in settings(command).items()} == \
-            reporting.CONFIGURATIONS[name]
+            content.CONFIGURATIONS[name]
 
 
 def test_readme_commands_are_the_reports():
@@ -106,7 +107,7 @@ def test_readme_commands_are_the_reports():
     given = re.findall(r"dvc exp run -n seed-method-[^\n`]*", readme)
     if not given:
         pytest.skip("README.md gives no seed-method command yet (see /work/notes/readme-preset.md)")
-    expected = {reporting.exp_run_command(name) for name in reporting.EXPERIMENT_NAMES}
+    expected = {content.exp_run_command(name) for name in content.EXPERIMENT_NAMES}
     for line in given:
         core = re.sub(r" -S 'data\.dir=[^']*'| -S data\.dir=\S*", "", line.strip())
         assert core in expected, line
@@ -123,7 +124,7 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
     base, _ = baseline(tmp_path_factory)
     repo = clone(base, tmp_path / "repo")
     for name, dims, method in (("seed method I", 48, "kmeans"), ("seed method II", 2, "coordinates")):
-        result = run_command(repo, reporting.exp_run_command(name))
+        result = run_command(repo, content.exp_run_command(name))
         assert result.returncode == 0, result.stdout[-6000:]
         assert list(json.loads((repo / "data/views/summary.json").read_text())["views"]) == ["codes"]
         assert json.loads((repo / "data/reduce/summary.json").read_text())["dims"] == dims
@@ -134,7 +135,7 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
         assert f"This run is **{name}**: its params are the preset's" in markdown
         assert f"| **{name}** (this run) | `vae` codes → PCA {dims} → " in markdown
         # the run is named by the experiment `dvc exp run -n` gave the stages ($DVC_EXP_NAME)
-        assert f"The report of experiment `{reporting.EXPERIMENT_NAMES[name]}` (`dvc exp run`)" in markdown
+        assert f"The report of experiment `{content.EXPERIMENT_NAMES[name]}` (`dvc exp run`)" in markdown
         assert f"| {embed['report_units_loss']:.4f} |" in markdown
         architecture = json.loads((repo / "data/embed/architecture.json").read_text())
         assert architecture["model"] == "vae" and architecture["total_params"] == 336_875  # the seed report's

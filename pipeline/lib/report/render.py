@@ -25,10 +25,10 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from pipeline.lib.errors import one_line
-from pipeline.lib.report.layout import lay_out
+from pipeline.lib.report.page import lay_out
 
 if TYPE_CHECKING:
-    from pipeline.lib.reporting import Report
+    from pipeline.lib.report.content import Report
 
 HERE = Path(__file__).parent
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<&~|$])")  # what could start markup mid-line

@@ -1,7 +1,7 @@
 """The `report` stage: every number it shows comes from the run's files, the HTML is self-contained.
 
 A fake run (metrics with distinctive numbers, tiny PNGs, params.yaml) is built in tmp_path; the
-core (pipeline.lib.reporting) and the stage script (python -m pipeline.stages.report) are run on it.
+core (pipeline.lib.report.content) and the stage script (python -m pipeline.stages.report) are run on it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from pipeline.lib import reporting
+from pipeline.lib.report import content
 from pipeline.lib.errors import InputError
 from pipeline.lib.report import origin as origin_module
 from pipeline.lib.report import render as render_module
@@ -132,8 +132,8 @@ def run_stage(root: Path) -> subprocess.CompletedProcess:
 
 
 def render(root: Path) -> tuple[str, str]:
-    report = reporting.gather(root, today=TODAY)
-    return reporting.render_html(report), reporting.render_markdown(report)
+    report = content.gather(root, today=TODAY)
+    return content.render_html(report), content.render_markdown(report)
 
 
 # ------------------------------------------------------------------------------------ parsing
@@ -321,7 +321,7 @@ def test_header_shows_counts_params_and_date(run_dir: Path):
     for section in ("embed", "pca", "cluster", "eigenfaces"):
         shown = rows[f"Parameters {section}"]
         for key, value in PARAMS[section].items():
-            assert f"{key}: {reporting.yaml_value(value)}" in shown
+            assert f"{key}: {content.yaml_value(value)}" in shown
     assert "learning_rate: 0.0007" in rows["Parameters embed"]
     assert "rebuild: [face_a.png, face_b.png]" in rows["Parameters eigenfaces"]
 
@@ -412,7 +412,7 @@ def test_eigenfaces_shares_are_required(tmp_path: Path, key: str):
     del metrics["data/eigenfaces/summary.json"][key]
     make_run(tmp_path, metrics)
     with pytest.raises(InputError, match=rf"data/eigenfaces/summary.json: expected a key '{key}'"):
-        reporting.gather(tmp_path, today=TODAY)
+        content.gather(tmp_path, today=TODAY)
 
 
 def test_bad_numbers_are_named(tmp_path: Path):
@@ -420,10 +420,10 @@ def test_bad_numbers_are_named(tmp_path: Path):
     metrics["data/cluster/summary.json"]["alternative"]["visualization_accuracy"] = "high"
     make_run(tmp_path, metrics)
     with pytest.raises(InputError, match=r"data/cluster/summary.json: 'alternative.visualization_accuracy'"):
-        reporting.gather(tmp_path, today=TODAY)
+        content.gather(tmp_path, today=TODAY)
     (tmp_path / "data/cluster/summary.json").write_text("{not json")
     with pytest.raises(InputError, match=r"data/cluster/summary.json: expected JSON"):
-        reporting.gather(tmp_path, today=TODAY)
+        content.gather(tmp_path, today=TODAY)
 
 
 def test_optional_keys_may_be_missing(tmp_path: Path):
@@ -453,11 +453,11 @@ def test_placement_follows_the_better_matching(tmp_path: Path):
     cluster["visualization_confusion"] = {"A": {"0": 60, "1": 40}, "B": {"0": 90, "1": 10}}
     cluster["alternative"]["visualization_accuracy"] = 0.515  # collapsed into cluster 0
     cluster["alternative"]["visualization_confusion"] = {"A": {"0": 100, "1": 0}, "B": {"0": 97, "1": 3}}
-    report = reporting.gather(make_run(tmp_path, metrics), today=TODAY)
+    report = content.gather(make_run(tmp_path, metrics), today=TODAY)
     swapped, collapsed = report.clustering.methods
     assert swapped.swapped and [h.home for h in swapped.halves] == ["1", "0"]
     assert not collapsed.swapped and collapsed.collapsed == [("0", "197")]
-    text = " ".join(visible_text(reporting.render_html(report)).split())
+    text = " ".join(visible_text(content.render_html(report)).split())
     assert "kmeans : cluster 1 is matched with dataset A and cluster 0 with dataset B (the swap" in text
     assert ("60 of the 100 images of dataset A (the first half) were put in cluster 0 with 90 of "
             "dataset B") in text
@@ -479,13 +479,13 @@ def test_required_keys_are_named(tmp_path: Path, name: str, key: str):
     del metrics[name][key]
     make_run(tmp_path, metrics)
     with pytest.raises(InputError, match=rf"^{re.escape(name)}: expected a key '{key}"):
-        reporting.gather(tmp_path, today=TODAY)
+        content.gather(tmp_path, today=TODAY)
 
 
 def test_missing_file_is_an_input_error_in_the_core(run_dir: Path):
     (run_dir / "data/predict/summary.json").unlink()
     with pytest.raises(InputError, match=r"^data/predict/summary.json: not found: .*stage 'predict'"):
-        reporting.gather(run_dir, today=TODAY)
+        content.gather(run_dir, today=TODAY)
 
 
 # ------------------------------------------------------------------- the gathered data
@@ -502,7 +502,7 @@ def plain(value) -> bool:
 
 
 def test_gather_formats_every_number_once(run_dir: Path):
-    report = reporting.gather(run_dir, today=TODAY)
+    report = content.gather(run_dir, today=TODAY)
     assert report.generated == TODAY.isoformat()
     assert plain(dataclasses.replace(report, pictures={}))
     run = report.run
@@ -514,8 +514,8 @@ def test_gather_formats_every_number_once(run_dir: Path):
     faces = report.faces
     assert (faces.dir, faces.faces, faces.height, faces.width, faces.k) == (
         "inputs/faces", "415", "61", "57", "4")
-    assert faces.shares[0] == reporting.Share("1", "12.3 %", "21.0 %")
-    assert faces.shares[3] == reporting.Share("4", "3.1 %", "3.0 %")  # 3.15 and 2.96, one decimal
+    assert faces.shares[0] == content.Share("1", "12.3 %", "21.0 %")
+    assert faces.shares[3] == content.Share("4", "3.1 %", "3.0 %")  # 3.15 and 2.96, one decimal
     assert (faces.total_share, faces.total_variance) == ("27.8 %", "41.1 %")
     assert faces.rmse == [("face_a.png", "17.7"), ("face_b.png", "23.5")]
 
@@ -535,9 +535,9 @@ def test_gather_formats_every_number_once(run_dir: Path):
     assert (clustering.whiten, clustering.code_size, clustering.n_init, clustering.minibatch) == (
         True, "77", "11", False)
     assert clustering.weights == {"selftrain": "1.75"}  # the views weighted 1 go unmentioned
-    assert "the self-trained scores weighted ×1.75, `pca.weights`" in reporting.render_markdown(report)
+    assert "the self-trained scores weighted ×1.75, `pca.weights`" in content.render_markdown(report)
 
-    assert report.self_training == reporting.SelfTraining(
+    assert report.self_training == content.SelfTraining(
         bootstrap="69.51 %", linear="72.36 %", cnn="67.89 %", folds="3", final="74.39 %", pair_accuracy="0.87654",
         pair_interval="0.85123–0.88988, 95 %", agreement={"codes": "96.12 %", "hog": "97.00 %", "patches": "50.00 %"},
         smaller_cluster="48.0 %", trusted=True)
@@ -546,19 +546,19 @@ def test_gather_formats_every_number_once(run_dir: Path):
     assert (auto.reconstruction_loss, auto.final_training_loss) == ("0.01235", "0.009877")
     assert (auto.total, auto.encoder, auto.decoder) == ("23,016", "13,017", "9,999")
     assert (auto.epochs, auto.batch_size, auto.train_images, auto.flip) == ("13", "96", "3,210", False)
-    assert auto.layers[2] == reporting.Layer("code", "Dense", "(None, 77)", "12,345")
+    assert auto.layers[2] == content.Layer("code", "Dense", "(None, 77)", "12,345")
 
     assert {key: (p.path, p.width, p.height) for key, p in report.pictures.items()} == {
-        key: (path, *PNGS[path]) for key, (path, _) in reporting.PICTURES.items()}
+        key: (path, *PNGS[path]) for key, (path, _) in content.PICTURES.items()}
 
 
 def test_equal_accuracies_are_a_tie(tmp_path: Path):
     metrics = json.loads(json.dumps(METRICS))
     cluster = metrics["data/cluster/summary.json"]
     cluster["alternative"]["visualization_accuracy"] = cluster["visualization_accuracy"]
-    report = reporting.gather(make_run(tmp_path, metrics), today=TODAY)
+    report = content.gather(make_run(tmp_path, metrics), today=TODAY)
     assert report.clustering.better is None and report.clustering.worse is None
-    assert "Both methods reach the same accuracy on this run." in reporting.render_markdown(report)
+    assert "Both methods reach the same accuracy on this run." in content.render_markdown(report)
 
 
 # ------------------------------------------------------------------------------ escaping
@@ -746,11 +746,11 @@ def test_the_configuration_is_read_from_the_params(tmp_path: Path, change: dict,
     for section, values in change.items():
         params[section].update(values)
     make_run(tmp_path, params=params)
-    report = reporting.gather(tmp_path, today=TODAY)
+    report = content.gather(tmp_path, today=TODAY)
     assert report.comparison.configuration == configuration
     if differences:
         assert report.comparison.differences == differences
-        text = " ".join(visible_text(reporting.render_html(report)).split())
+        text = " ".join(visible_text(content.render_html(report)).split())
         assert "This run is neither the defaults nor one of the seed report's methods: it differs from the " \
                "defaults in pca.whiten: false (defaults: true) ." in text  # a code span, then the stop
     elif configuration == "other":
@@ -795,10 +795,10 @@ def test_the_run_is_named_by_its_experiment_commit_and_data_folder(tmp_path: Pat
     commit = committed_run(tmp_path, CHANGES)
     git(tmp_path, "commit", "-q", "-am", "later")  # HEAD moves on: the experiment's commit is its baseline
     environ = {"DVC_EXP_NAME": "dims-64", "DVC_EXP_BASELINE_REV": commit}
-    report = reporting.gather(tmp_path, today=TODAY, origin=reporting.read_origin(tmp_path, environ))
+    report = content.gather(tmp_path, today=TODAY, origin=content.read_origin(tmp_path, environ))
     assert (report.run.experiment, report.run.commit, report.run.modified) == ("dims-64", commit[:7], False)
     assert report.name == f"dims-64 · {commit[:7]} · other/competition"
-    page, markdown = reporting.render_html(report), reporting.render_markdown(report)
+    page, markdown = content.render_html(report), content.render_markdown(report)
     assert f"<title>HW7 report · dims-64 · {commit[:7]} · other/competition · {TODAY}</title>" in page
     text = " ".join(visible_text(page).split())
     assert (f"The report of experiment dims-64 ( dvc exp run ) on commit {commit[:7]} , data other/competition , "
@@ -825,26 +825,26 @@ def test_a_repro_run_is_named_by_head_and_its_code_changes(tmp_path: Path):
     git(tmp_path, "commit", "-q", "-m", "code")
     head = git(tmp_path, "rev-parse", "--short=7", "HEAD")
     assert head != commit[:7]
-    origin = reporting.read_origin(tmp_path, {})
+    origin = content.read_origin(tmp_path, {})
     assert (origin.experiment, origin.commit, origin.modified) == (None, head, False)
     (tmp_path / "params.yaml").write_text((tmp_path / "params.yaml").read_text() + "# a run edits it\n")
     (tmp_path / "notes.md").write_text("more notes\n")
     git(tmp_path, "add", "data", "plots")  # as `dvc exp run` stages the outputs git tracks
-    assert not reporting.read_origin(tmp_path, {}).modified  # none of it is the code
+    assert not content.read_origin(tmp_path, {}).modified  # none of it is the code
     (tmp_path / "pipeline/code.py").write_text("x = 2\n")
-    report = reporting.gather(tmp_path, today=TODAY, origin=reporting.read_origin(tmp_path, {}))
+    report = content.gather(tmp_path, today=TODAY, origin=content.read_origin(tmp_path, {}))
     assert report.run.modified and report.run.changes == []
     assert report.name == f"dvc repro · {head}+ · inputs/competition"
-    rows = dict(r for r in table(reporting.render_html(report), "Item")[1:])
+    rows = dict(r for r in table(content.render_html(report), "Item")[1:])
     assert rows["Experiment"] == "— (a dvc repro run)"
     assert rows["Commit"] == f"{head}, with uncommitted changes to the code (pipeline/, dvc.yaml)"
     assert rows["Params changed"] == "none: params.yaml as committed"
 
 
 def test_outside_git_the_run_says_what_it_cannot_name(run_dir: Path):
-    report = reporting.gather(run_dir, today=TODAY, origin=reporting.read_origin(run_dir, {}))
+    report = content.gather(run_dir, today=TODAY, origin=content.read_origin(run_dir, {}))
     assert (report.run.commit, report.run.changes) == (None, None)
-    page = reporting.render_html(report)
+    page = content.render_html(report)
     rows = dict(r for r in table(page, "Item")[1:])
     assert rows["Commit"] == "— (not a git checkout)"
     assert rows["Params changed"] == "— (no commit to compare with)"
@@ -914,7 +914,7 @@ def test_print_forces_no_page_break():
 def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
     """The report says what selftrain's check measured; a doubted bootstrap is said in bold, and a
     run from before the check (no such keys) says nothing of it."""
-    text = reporting.render_markdown(reporting.gather(run_dir, today=TODAY))
+    text = content.render_markdown(content.gather(run_dir, today=TODAY))
     assert "its smaller cluster holds 48.0 % of the pool" in text
     assert "96.12 % (autoencoder codes), 97.00 % (HOG) and 50.00 % (patch-dictionary descriptors)" in text
     assert "The check found nothing amiss." in text and "0.87654 (0.85123–0.88988, 95 %)" in text
@@ -922,11 +922,11 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
     summary = run_dir / "data/selftrain/summary.json"
     values = json.loads(summary.read_text())
     summary.write_text(json.dumps({**values, "bootstrap_trusted": False}))
-    text = reporting.render_markdown(reporting.gather(run_dir, today=TODAY))
+    text = content.render_markdown(content.gather(run_dir, today=TODAY))
     assert "**The check doubts it: the bootstrap may split a sub-population" in text
     for key in ("bootstrap_trusted", "bootstrap_agreement"):
         del values[key]
     summary.write_text(json.dumps(values))
-    text = reporting.render_markdown(reporting.gather(run_dir, today=TODAY))
+    text = content.render_markdown(content.gather(run_dir, today=TODAY))
     assert "is checked without labels" not in text and "nothing amiss" not in text
     assert "error rates' uncertainty.*\n\n### 2c" in text
