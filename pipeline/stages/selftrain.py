@@ -29,8 +29,8 @@ from pipeline.lib.atomic import atomic_dir, save_json, save_npy
 from pipeline.lib.errors import stage_guard
 from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows
-from pipeline.lib.selftrain import (SelfTrainConfig, bootstrap, bootstrap_warning, cnn_scores, content_folds,
-                                    linear_scores)
+from pipeline.lib.selftrain import (RESPLIT_CLUSTERS, SMALLER_SHARE, SelfTrainConfig, balanced_split, bootstrap,
+                                    bootstrap_warning, cnn_scores, content_folds, linear_scores)
 from pipeline.lib.training import keras_verbosity, quiet_tensorflow
 
 IMAGES = Path("data/prepared/images.npy")
@@ -75,8 +75,14 @@ def main(argv: list[str]) -> None:
     labels, components, fitted, agreements = bootstrap(views, config, seed,
                                                        log=lambda line: print(f"selftrain: bootstrap: {line}"))
     warning = bootstrap_warning(labels, agreements)
+    resplit = balanced_split(components, seed) if warning else None
     if warning:
-        print(f"selftrain: warning: {warning}", file=sys.stderr)
+        print(f"selftrain: warning: {warning}; " + (
+            f"split again: {RESPLIT_CLUSTERS} k-means parts merged into the two farthest-apart groups of at least "
+            f"{SMALLER_SHARE:.0%} each ({min(np.mean(resplit == 0), np.mean(resplit == 1)):.1%} in the smaller)"
+            if resplit is not None else "no balanced split found: kept"), file=sys.stderr)
+    if resplit is not None:
+        labels = resplit
     images = NpyFile(IMAGES).read()
     folds = content_folds(images, config.folds)
     linear, linear_models = linear_scores(components, labels, folds, config.linear_c, seed)
@@ -114,6 +120,7 @@ def main(argv: list[str]) -> None:
         "pseudo_label_share": {str(c): float(np.mean(labels == c)) for c in (0, 1)},
         "bootstrap_agreement": agreements,
         "bootstrap_trusted": warning is None,
+        "bootstrap_resplit": resplit is not None,
         "folds": config.folds,
     })
     # the one figure of this stage a user compares runs by: a False flags a run to distrust

@@ -540,7 +540,7 @@ def test_gather_formats_every_number_once(run_dir: Path):
     assert report.self_training == content.SelfTraining(
         bootstrap="69.51 %", linear="72.36 %", cnn="67.89 %", folds="3", final="74.39 %", pair_accuracy="0.87654",
         pair_interval="0.85123–0.88988, 95 %", agreement={"codes": "96.12 %", "hog": "97.00 %", "patches": "50.00 %"},
-        smaller_cluster="48.0 %", trusted=True)
+        smaller_cluster="48.0 %", trusted=True, resplit=False)
 
     auto = report.autoencoder
     assert (auto.reconstruction_loss, auto.final_training_loss) == ("0.01235", "0.009877")
@@ -924,6 +924,9 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
     summary.write_text(json.dumps({**values, "bootstrap_trusted": False}))
     text = content.render_markdown(content.gather(run_dir, today=TODAY))
     assert "**The check doubts it: the bootstrap may split a sub-population" in text
+    summary.write_text(json.dumps({**values, "bootstrap_trusted": False, "bootstrap_resplit": True}))
+    text = content.render_markdown(content.gather(run_dir, today=TODAY))
+    assert "So `selftrain` split the pool again" in text and "The check doubts it" not in text
     for key in ("bootstrap_trusted", "bootstrap_agreement"):
         del values[key]
     summary.write_text(json.dumps(values))

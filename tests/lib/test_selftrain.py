@@ -80,11 +80,26 @@ def test_a_bootstrap_that_splits_a_sub_population_is_told():
                                     np.outer(crop, np.full(4, 6.0)) + rng.normal(size=(n, 4))]).astype(np.float32)
              for name in ("codes", "hog", "patches")}
     config = SelfTrainConfig.from_params({**DEFAULTS, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "dims": 2})
-    labels, _, _, agreements = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
+    labels, components, _, agreements = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
     assert selftrain.agreement(labels, crop.astype(np.int8)) > 0.95  # the wrong split
     warning = selftrain.bootstrap_warning(labels, agreements)
     assert "sub-population" in warning and "smaller cluster holds 25.0% of the pool" in warning
     assert "\n" not in warning
+    # split again: the crop becomes one of several parts, merged into the two balanced halves
+    resplit = selftrain.balanced_split(components, seed=0)
+    assert min(np.mean(resplit == 0), np.mean(resplit == 1)) >= selftrain.SMALLER_SHARE
+    assert selftrain.agreement(resplit, dataset.astype(np.int8)) > 0.95
+
+
+def test_balanced_split_keeps_halves_and_refuses_when_none_is_balanced():
+    rng = np.random.default_rng(1)
+    centres = np.array([[0, 0], [0, 6], [9, 0], [9, 6]], float)
+    sizes = [300, 100, 300, 100]  # two groups of 400 at x = 0 and x = 9, each made of two parts
+    points = np.concatenate([c + rng.normal(size=(k, 2)) for c, k in zip(centres, sizes)]).astype(np.float32)
+    halves = selftrain.balanced_split(points, seed=0)
+    assert selftrain.agreement(halves, (points[:, 0] > 4.5).astype(np.int8)) == 1.0
+    lopsided = np.concatenate([rng.normal(size=(970, 2)), 20 + rng.normal(size=(30, 2))]).astype(np.float32)
+    assert selftrain.balanced_split(lopsided, seed=0, clusters=2) is None
 
 
 def test_a_bootstrap_no_view_agrees_with_is_told():

@@ -255,6 +255,7 @@ class SelfTraining:
     agreement: dict[str, str]  # view → how far its own two clusters agree with the bootstrap ({}: not checked)
     smaller_cluster: str  # the share of the pool in the bootstrap's smaller cluster
     trusted: bool | None  # whether the check found the bootstrap to split the datasets (None: not checked)
+    resplit: bool  # whether a doubted bootstrap was split again into balanced halves (selftrain.balanced_split)
 
 
 @dataclass(frozen=True)
@@ -450,7 +451,8 @@ def gather_self_training(files: dict[str, Checked]) -> SelfTraining:
                         pair_interval=interval(files["predict"]),
                         agreement={view: accuracy(value) for view, value in selftrain.numbers("bootstrap_agreement").items()},
                         smaller_cluster=percent(100 * min(selftrain.numbers("pseudo_label_share").values(), default=0.5)),
-                        trusted=selftrain.may("bootstrap_trusted", bool))
+                        trusted=selftrain.may("bootstrap_trusted", bool),
+                        resplit=selftrain.may("bootstrap_resplit", bool, False))
 
 
 def interval(predict: Checked) -> str | None:
