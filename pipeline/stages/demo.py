@@ -1,6 +1,6 @@
 """Stage `demo`: build the embedded default data from real photographs that scikit-image ships.
 
-    python -m pipeline.demo           (params: demo.pairs, seed)
+    python -m pipeline.stages.demo    (params: demo.pairs, seed)
 
 ``skimage.data.lfw_subset()`` holds 200 grey 25×25 crops: 100 faces (Labeled Faces in the
 Wild) then 100 non-faces, the same face-versus-other split as the homework. They are written

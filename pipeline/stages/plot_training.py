@@ -1,6 +1,6 @@
 """Stage `plot_training`: the pictures of the training, drawn once per `embed` or `selftrain` run.
 
-    python -m pipeline.plot_training  (no params)
+    python -m pipeline.stages.plot_training  (no params)
 
 Writes, for the report, plots/reconstructions.png (32 visualization images beside their
 reconstructions) and plots/training_loss.png (the autoencoder's loss per epoch, from dvclive);
