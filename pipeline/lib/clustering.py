@@ -10,7 +10,6 @@ many rows; only the fits that need every row at once (PCA, KMeans, the Gaussian 
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
