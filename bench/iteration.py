@@ -39,7 +39,7 @@ import time
 started = time.perf_counter()
 from pipeline.stages import predict
 imported = time.perf_counter()
-predict.main([])
+predict.main()
 print(f"BENCH import={imported - started:.4f} work={time.perf_counter() - imported:.4f}")
 """
 
@@ -152,7 +152,7 @@ def main() -> int:
     rows += [
         ["`dvc repro` (no-op)", "none", f"{noop_median:.2f} s", fmt(noops), f"{record.median(noop_cpu):.2f} s",
          f"≤ {TARGET_NOOP_S:.0f} s", rp.met(noop_median <= TARGET_NOOP_S)],
-        [f"predict's own work, {pairs:,} pairs (load + label + write CSV + estimate): `predict.main([])` in-process",
+        [f"predict's own work, {pairs:,} pairs (load + label + write CSV + estimate): `predict.main()` in-process",
          "", f"{work_median:.3f} s", fmt(work, 3), "", f"≤ {TARGET_PREDICT_S:.0f} s", rp.met(work_median <= TARGET_PREDICT_S)],
         ["`python -m pipeline.stages.predict` (interpreter start-up and imports included)", "",
          f"{record.median(whole):.2f} s", fmt(whole), "", "", ""],

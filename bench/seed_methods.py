@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.seed_methods [--data hw7] [--keep]
 
 In a throw-away git + DVC copy of the project with data.dir = the --data folder: the commands the
-README and the report give (pipeline.lib.report.content.exp_run_command), one after the other:
+README and the report give (pipeline.lib.report.seed.exp_run_command), one after the other:
 
     dvc exp run -n seed-method-1 -S embed.model=vae -S 'pca.views=[codes]' ...   # from a clean state
     dvc exp run -n seed-method-2 -S embed.model=vae -S 'pca.views=[codes]' ...   # reuses method I's VAE
@@ -12,7 +12,7 @@ Method I trains the report's VAE (wall time: training included, nothing cached);
 changes only pca.* and cluster.*, so it reruns views onwards. Reads data/cluster/summary.json
 (visualization accuracy), data/predict/summary.json (pair accuracy, the Kaggle estimate) and
 data/embed/summary.json (the VAE's loss as MSE and in the report's units: 32·32 × BCE + KL per image)
-and writes the ``seed-methods`` section of BENCHMARKS.md beside pipeline.lib.report.content.SEED_REPORT.
+and writes the ``seed-methods`` section of BENCHMARKS.md beside pipeline.lib.report.seed.SEED_REPORT.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bench import _repo as rp
 from bench import record
-from pipeline.lib.report.content import EXPERIMENT_NAMES, SEED_REPORT, exp_run_command
+from pipeline.lib.report.seed import EXPERIMENT_NAMES, SEED_REPORT, exp_run_command
 
 
 def figures(repo: Path) -> dict:

@@ -31,25 +31,26 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.lib import clustering, layout
-from pipeline.lib.descriptors import HogConfig, hog_descriptors
+from pipeline.lib import clustering, layout, paths, pca
+from pipeline.lib.config.params import load
+from pipeline.lib.config.hog import HogConfig
+from pipeline.lib.descriptors import hog_descriptors
 from pipeline.lib.errors import CommandLine, InputError, main_guard
 from pipeline.lib.estimate import estimate_pair_accuracy
-from pipeline.lib.params import load_params
 from pipeline.lib.patches import Dictionary, descriptors
 from pipeline.lib.selftrain import apply_linear
 from pipeline.lib.submission import write_submission
 from pipeline.lib.training import quiet_tensorflow
 
 USAGE = "%(prog)s COMPETITION_DIR OUT_CSV\n   or: %(prog)s IMAGES_DIR TEST_CASE_CSV OUT_CSV"
-AUTOENCODER = Path("models/autoencoder.keras")
-CNNS = Path("data/selftrain/cnn")
-RUN_METRICS = Path("metrics/cluster.json")  # the run's own visualization accuracy
+AUTOENCODER = paths.AUTOENCODER
+CNNS = paths.SELFTRAIN_CNNS
+RUN_METRICS = paths.CLUSTER_METRICS  # the run's own visualization accuracy
 # a new set this far below the run's own visualization accuracy is warned of: hw7 relabelled by its
 # own run falls 0.03 point below, the holdout labelled by hw7's run 7.5 points (BENCHMARKS.md, label)
 UNLIKE_BELOW = 0.02
-FITTED = {"dictionary": Path("data/patches/dictionary"), "selftrain": Path("data/selftrain/model"),
-          "views": Path("data/views/pca"), "reduce": Path("data/reduce/pca"), "cluster": Path("data/cluster/model")}
+FITTED = {"dictionary": paths.PATCH_DICTIONARY, "selftrain": paths.SELFTRAIN_MODEL, "views": paths.VIEWS_PCA,
+          "reduce": paths.REDUCE_PCA, "cluster": paths.CLUSTER_MODEL}
 
 
 def load_arrays(folder: Path) -> dict[str, np.ndarray]:
@@ -75,9 +76,9 @@ def read_test_set(args: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
         images_dir, pairs_csv, visualization = Path(args[0]), Path(args[1]), None
         if not pairs_csv.is_file():
             raise InputError(f"{pairs_csv}: expected the pairs CSV, found {'a folder' if pairs_csv.exists() else 'nothing'}")
-    paths = layout.image_paths(images_dir)
-    pairs = layout.read_pairs(pairs_csv, len(paths))
-    images = layout.decode_images(paths)
+    files = layout.image_paths(images_dir)
+    pairs = layout.read_pairs(pairs_csv, len(files))
+    images = layout.decode_images(files)
     if visualization is None:
         return images, pairs, 0
     return np.concatenate([images, visualization]), pairs, len(visualization)
@@ -93,16 +94,16 @@ def label(pool: np.ndarray, trained: dict) -> np.ndarray:
     encoder = autoencoder.encoder_of(keras.models.load_model(AUTOENCODER))
     views = {"codes": autoencoder.encode(encoder, pool, np.empty((len(pool), encoder.output.shape[-1]), np.float32),
                                          label="encode"),
-             "hog": hog_descriptors(pool, HogConfig.from_params(load_params("hog")), label="hog")}
+             "hog": hog_descriptors(pool, load(HogConfig), label="hog")}
     dictionary = Dictionary.from_arrays(trained["dictionary"])
     views["patches"] = descriptors(dictionary, pool, np.empty((len(pool), dictionary.width), np.float32))
-    bootstrap = clustering.project_views(trained["selftrain"], views)
+    bootstrap = pca.project_views(trained["selftrain"], views)
     scores = [apply_linear(trained["selftrain"]["linear"], bootstrap)]
     if trained["cnns"]:
         scores.append(np.mean([selftrain.cnn_logits(keras.models.load_model(path), pool) for path in trained["cnns"]],
                               axis=0))
     views["selftrain"] = np.column_stack(scores)
-    components = clustering.project_views({**trained["views"], **trained["reduce"]}, views)
+    components = pca.project_views({**trained["views"], **trained["reduce"]}, views)
     fitted = dict(trained["cluster"])
     method, swapped = str(fitted.pop("method")), bool(fitted.pop("swapped"))
     labels = clustering.TwoClusters.from_arrays(method, fitted).predict(components)
@@ -137,11 +138,11 @@ def parser() -> CommandLine:
 
 def main(argv: list[str]) -> None:
     command_line = parser()
-    paths = command_line.parse_args(argv).paths
-    if len(paths) not in (2, 3):
-        command_line.error(f"expected 2 or 3 arguments, found {len(paths)}")
+    arguments = command_line.parse_args(argv).paths
+    if len(arguments) not in (2, 3):
+        command_line.error(f"expected 2 or 3 arguments, found {len(arguments)}")
     started = time.perf_counter()
-    out_csv = Path(paths[-1])
+    out_csv = Path(arguments[-1])
     if out_csv.suffix.lower() != ".csv" or out_csv.is_dir():
         raise InputError(f"{out_csv}: expected the name of the CSV file to write (….csv), found "
                          f"{'a folder' if out_csv.is_dir() else repr(out_csv.name)}")
@@ -155,8 +156,8 @@ def main(argv: list[str]) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{out_csv}: expected a folder you may write in, found {folder} read-only")
     trained = load_trained()
-    pool, pairs, shown = read_test_set(paths[:-1])
-    print(f"label: {len(pool) - shown} images, {len(pairs)} pairs from {' '.join(paths[:-1])}", file=sys.stderr)
+    pool, pairs, shown = read_test_set(arguments[:-1])
+    print(f"label: {len(pool) - shown} images, {len(pairs)} pairs from {' '.join(arguments[:-1])}", file=sys.stderr)
     labels = label(pool, trained)
     # named after this set's visualization halves (the pairs do not depend on the names)
     images, visualization = clustering.align(labels[:len(pool) - shown], labels[len(pool) - shown:]) \

@@ -29,16 +29,20 @@ if str(REPO) not in sys.path:
 
 PAIR_HEADER = "id,image1_name,image2_name"
 
-# Tiny params for every stage: a whole run would take seconds. Tests copy and adjust them.
-TINY_PARAMS = {
+# Tiny params for every stage: a whole run would take seconds. Tests copy and adjust them. Every
+# section is the committed one with these keys changed (a stage needs every key of its section).
+_TINY_CHANGES = {
     "seed": 0,
     "data": {"dir": "competition"},
     "embed": {"filters": [8, 16], "code_size": 8, "epochs": 1, "batch_size": 8,
               "learning_rate": 0.001, "flip": True, "train_samples": None},
     "pca": {"dims": 4, "code_dims": 4, "hog_dims": 4, "patch_dims": 4, "selftrain_dims": 1, "whiten": True,
-            "incremental": "auto"},
+            "incremental": "auto", "weights": None, "min_images_per_dim": 1, "min_images_per_joint_dim": 1},
     "cluster": {"method": "kmeans", "alternative": "coordinates", "n_init": 2, "minibatch": False},
 }
+_COMMITTED = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+TINY_PARAMS = {section: {**values, **_TINY_CHANGES.get(section, {})} if isinstance(values, dict)
+               else _TINY_CHANGES.get(section, values) for section, values in _COMMITTED.items()}
 
 
 def params_with(**sections) -> dict:
@@ -62,7 +66,7 @@ def write_competition(tmp_path: str | os.PathLike, n_images: int = 12, n_pairs: 
                       *, seed: int = 0, name: str = "competition") -> Path:
     """Write a tiny valid competition folder at ``tmp_path / name`` and return its path.
 
-    The folder holds what pipeline.layout expects:
+    The folder holds what pipeline.lib.layout expects:
 
     * ``images/000001.jpg`` … ``images/<n_images>.jpg`` (zero-padded to 6 digits): random
       32×32 RGB JPEGs (quality 95);

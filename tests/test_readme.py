@@ -14,7 +14,7 @@ import re
 import pytest
 from tiny_repo import PROJECT
 
-from pipeline.lib.report import content
+from pipeline.lib.report import seed
 
 README = PROJECT / "README.md"
 DOCS = PROJECT / "docs"
@@ -55,5 +55,5 @@ def test_the_link_check_sees_links_with_anchors_only():
 @pytest.mark.parametrize("page", [README, DOCS / "experiments.md"], ids=lambda page: page.name)
 def test_the_seed_methods_are_the_reports_commands(page):
     given = seed_method_commands(page.read_text(encoding="utf-8"))
-    expected = [content.exp_run_command(name) for name in content.EXPERIMENT_NAMES]
+    expected = [seed.exp_run_command(name) for name in seed.EXPERIMENT_NAMES]
     assert sorted(line.strip() for line in given) == sorted(expected)

@@ -259,7 +259,7 @@ class NpyFile:
     """A .npy file on disk, read on demand: ``shape``, ``dtype``, ``len()``, ``nbytes`` come
     from its header; :meth:`chunks` streams rows; :meth:`read` loads it all (no memory map).
 
-    Accepted wherever :mod:`pipeline.clustering` takes an array, so a stage can hand over a
+    Accepted wherever :mod:`pipeline.lib.pca` or :mod:`pipeline.lib.clustering` takes an array, so a stage can hand over a
     file of any size and let the consumer decide whether to load or to stream it.
     """
 

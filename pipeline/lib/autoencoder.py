@@ -22,7 +22,7 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from pipeline.lib import vae  # noqa: E402 (also registers the VAE's layers for keras.models.load_model)
-from pipeline.lib.autoencoder_config import AutoencoderConfig  # noqa: E402,F401 (re-exported)
+from pipeline.lib.config.embed import EmbedConfig  # noqa: E402
 from pipeline.lib.training import predict_batches, shuffled_batches  # noqa: E402
 
 CODE_LAYERS = ("code", "z_mean")  # the layer whose output is the code: conv_ae, vae
@@ -34,7 +34,7 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def build_autoencoder(config: AutoencoderConfig) -> tuple[keras.Model, keras.Model]:
+def build_autoencoder(config: EmbedConfig) -> tuple[keras.Model, keras.Model]:
     """Return (autoencoder, encoder). Both take float32 images in [0, 1], shape (32, 32, 3).
 
     Encoder: per entry of ``filters``, a 3×3 stride-2 convolution with batch norm and ReLU;
@@ -66,7 +66,7 @@ def build_autoencoder(config: AutoencoderConfig) -> tuple[keras.Model, keras.Mod
     return autoencoder, encoder
 
 
-def build_model(config: AutoencoderConfig, seed: int | None = None) -> tuple[keras.Model, keras.Model]:
+def build_model(config: EmbedConfig, seed: int | None = None) -> tuple[keras.Model, keras.Model]:
     """Return (model, encoder) for ``config.model``, compiled; the encoder writes the codes.
 
     conv_ae: :func:`build_autoencoder` (``seed`` unused); vae: :func:`pipeline.lib.vae.build_vae`,
@@ -86,7 +86,7 @@ def encoder_of(model: keras.Model) -> keras.Model:
     return keras.Model(model.input, model.get_layer(code).output)
 
 
-def loss_description(config: AutoencoderConfig) -> str:
+def loss_description(config: EmbedConfig) -> str:
     """The training loss of ``config.model`` in words, for architecture.json and the report."""
     if config.model == "vae":
         return ("32·32 × binary cross-entropy of the flattened image (pixels scaled to [0, 1]) "
@@ -94,7 +94,7 @@ def loss_description(config: AutoencoderConfig) -> str:
     return "mean squared error (pixels scaled to [0, 1])"
 
 
-def training_dataset(images: np.ndarray, config: AutoencoderConfig, seed: int) -> tf.data.Dataset:
+def training_dataset(images: np.ndarray, config: EmbedConfig, seed: int) -> tf.data.Dataset:
     """(input, target) batches of float32 images in [0, 1]; flips apply to both alike.
     The pipeline, autotuning off: :func:`pipeline.lib.training.shuffled_batches`."""
 
@@ -156,7 +156,7 @@ def reconstruction_loss(autoencoder: keras.Model, images: np.ndarray, batch_size
     return float(autoencoder.evaluate(x, x, batch_size=batch_size, verbose=0))
 
 
-def evaluation_metrics(model: keras.Model, config: AutoencoderConfig, images: np.ndarray) -> dict:
+def evaluation_metrics(model: keras.Model, config: EmbedConfig, images: np.ndarray) -> dict:
     """Metrics of a trained model on (n, 32, 32, 3) uint8 ``images``, for data/embed/summary.json.
 
     ``reconstruction_loss``: the mean squared error (pixels in [0, 1]) for both models, so they

@@ -10,39 +10,12 @@ Shapes: images (n, 32, 32, 3) uint8 → descriptors (n, descriptor_size(...)) fl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from pipeline.lib.errors import InputError
+from pipeline.lib.config.hog import HogConfig
 
 CHUNK = 4096  # images per chunk: progress granularity, and all that is held in memory at once
 WORKER_CHUNK = 1024  # images per task when worker processes share the work (~7 MB each way)
-
-
-@dataclass(frozen=True)
-class HogConfig:
-    """The `hog:` section of params.yaml (see skimage.feature.hog)."""
-
-    orientations: int = 9  # gradient direction bins over 0–180°
-    cell: int = 4          # pixels per cell side: 32×32 → 8×8 cells
-    block: int = 2         # cells per normalisation block side
-
-    @classmethod
-    def from_params(cls, params: dict) -> "HogConfig":
-        known = ("orientations", "cell", "block")
-        for key in params:
-            if key not in known and key != "seed":
-                raise InputError(f"params.yaml: hog.{key}: unknown key, expected one of {', '.join(known)}")
-        values = {key: params[key] for key in known if key in params}
-        for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"params.yaml: hog.{key}: expected a positive integer, found {value!r}")
-        config = cls(**values)
-        if 32 // config.cell < config.block:
-            raise InputError(f"params.yaml: hog.block: expected at most {32 // config.cell} "
-                             f"(32 px / hog.cell {config.cell} cells per side), found {config.block}")
-        return config
 
 
 def descriptor_size(config: HogConfig, side: int = 32) -> int:

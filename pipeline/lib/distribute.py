@@ -23,8 +23,7 @@ GPUs are visible.
 
 from __future__ import annotations
 
-from pipeline.lib.autoencoder_config import DISTRIBUTIONS
-from pipeline.lib.errors import InputError
+from pipeline.lib.config.embed import DISTRIBUTIONS
 
 
 def visible_gpus() -> list[str]:
@@ -37,8 +36,7 @@ def visible_gpus() -> list[str]:
 def distribution_strategy(name: str = "auto"):
     """The ``tf.distribute.Strategy`` that ``embed.distribution = name`` asks for (see above)."""
     if name not in DISTRIBUTIONS:
-        raise InputError(f"params.yaml: embed.distribution: expected one of {', '.join(DISTRIBUTIONS)}, "
-                         f"found {name!r}")
+        raise ValueError(f"distribution {name!r} is not one of {', '.join(DISTRIBUTIONS)}")
     import tensorflow as tf
 
     if name == "none":

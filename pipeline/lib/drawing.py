@@ -185,8 +185,9 @@ def face_grid(panels: list[list[tuple[np.ndarray, str]]]):
 
 def eigenface_figures(mean: np.ndarray, eigenfaces: list[np.ndarray], shares: np.ndarray,
                       originals: np.ndarray, rebuilt: np.ndarray, names: list[str], k: int) -> dict:
-    """The three eigenfaces pictures, by file name: the mean face; the top eigenfaces with their
-    share (%); each chosen face above its rebuild from the top ``k`` (at most 6 per row pair).
+    """The three eigenfaces pictures, by name: the mean face (mean_face); the top eigenfaces with
+    their share (%) (eigenfaces); each chosen face above its rebuild from the top ``k``, at most 6
+    per row pair (reconstructions).
 
     ``mean`` (h, w, 3) float; ``eigenfaces`` k display-ready uint8 images; ``originals`` and
     ``rebuilt`` (m, h, w, 3) uint8 with m = len(names).
@@ -199,8 +200,8 @@ def eigenface_figures(mean: np.ndarray, eigenfaces: list[np.ndarray], shares: np
         pairs.append([(originals[j], names[j]) for j in chosen])
         pairs.append([(rebuilt[j], f"{names[j]}, k={k}") for j in chosen])
     return {
-        "mean_face.png": face_grid([[(mean_image, "mean face")]]),
-        "eigenfaces.png": face_grid([[(face, f"#{i + 1}: {shares[i]:.1f} %")
-                                      for i, face in enumerate(eigenfaces)]]),
-        "reconstructions.png": face_grid(pairs),
+        "mean_face": face_grid([[(mean_image, "mean face")]]),
+        "eigenfaces": face_grid([[(face, f"#{i + 1}: {shares[i]:.1f} %")
+                                  for i, face in enumerate(eigenfaces)]]),
+        "reconstructions": face_grid(pairs),
     }

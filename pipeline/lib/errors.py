@@ -74,7 +74,7 @@ class CommandLine(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def stage_command_line(main: Callable[[list[str]], None]) -> CommandLine:
+def stage_command_line(main: Callable[[], None]) -> CommandLine:
     """The command line of the stage module that defines ``main``: no argument but ``--help``.
 
     The program is named as it is run (``python -m pipeline.stages.reduce``, also when the module
@@ -88,15 +88,17 @@ def stage_command_line(main: Callable[[list[str]], None]) -> CommandLine:
                               "and outs.")
 
 
-def stage_guard(main: Callable[[list[str]], None]) -> None:
-    """A stage's entry point: ``--help`` or a wrong argument is handled first, then :func:`main_guard`.
+def stage_guard(main: Callable[[], None]) -> None:
+    """A stage's entry point: ``--help`` or a wrong argument is handled first, then ``main()`` runs
+    as :func:`main_guard` runs a command.
 
-    Stages take no arguments (DVC passes none; params.yaml holds their settings), so ``--help``
-    prints the stage's docstring and exits 0 before any params or input are read and anything is
-    written; any argument but ``-h``/``--help`` is one line and exit status 2 (:class:`CommandLine`).
+    Stages take no arguments (DVC passes none: params.yaml holds their settings, and
+    pipeline.lib.paths their files), so ``--help`` prints the stage's docstring and exits 0 before
+    any params or input are read and anything is written; any argument but ``-h``/``--help`` is
+    one line and exit status 2 (:class:`CommandLine`).
     """
     stage_command_line(main).parse_args(sys.argv[1:])
-    main_guard(main)
+    main_guard(lambda argv: main())
 
 
 def main_guard(main: Callable[[list[str]], None]) -> None:

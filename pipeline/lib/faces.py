@@ -368,33 +368,3 @@ def display_transform(eigenface: np.ndarray) -> np.ndarray:
     if top > 0:
         m /= top
     return (m * 255).astype(np.uint8)
-
-
-def evenly_spaced(count: int, n: int) -> list[int]:
-    """``count`` indices spread evenly over ``range(n)``, always including 0 (and n-1 when count > 1)."""
-    if count <= 1:
-        return [0][:count]
-    return [int(np.floor(x + 0.5)) for x in np.linspace(0, n - 1, count)]
-
-
-# ------------------------------------------------------------------------------------ params
-def check_params(params: dict, names: list[str]) -> tuple[int, list[str]]:
-    """Validate ``k`` and ``rebuild`` against the folder's file names; return (k, names to rebuild)."""
-    n = len(names)
-    k = params.get("k", 5)
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n:
-        raise InputError(f"{'params.yaml: eigenfaces.k'}: expected an integer from 1 to {n} (the number of images), found {k!r}")
-    rebuild = params.get("rebuild", 4)
-    if isinstance(rebuild, int) and not isinstance(rebuild, bool):
-        if not 1 <= rebuild <= n:
-            raise InputError(f"{'params.yaml: eigenfaces.rebuild'}: expected a count from 1 to {n} or a list of file names, "
-                             f"found {rebuild!r}")
-        return k, [names[i] for i in evenly_spaced(rebuild, n)]
-    if not isinstance(rebuild, list) or not rebuild or not all(isinstance(r, str) for r in rebuild):
-        raise InputError(f"{'params.yaml: eigenfaces.rebuild'}: expected a count from 1 to {n} or a non-empty list of file "
-                         f"names, found {rebuild!r}")
-    missing = [r for r in rebuild if r not in names]
-    if missing:
-        raise InputError(f"{'params.yaml: eigenfaces.rebuild'}: expected file names inside the face folder, "
-                         f"found {missing} which it does not contain")
-    return k, list(dict.fromkeys(rebuild))

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from pipeline.lib import params as checks
-from pipeline.lib.errors import InputError
+from pipeline.lib.config.patches import PatchesConfig
 
 CHUNK = 256  # images a worker takes at a time (a unit of work and of progress)
 # images encoded at once within a chunk: 8 × 729 patches × 256 atoms × 4 B ≈ 6 MB of activations,
@@ -40,36 +39,6 @@ BLOCK = 8
 NORM_EPSILON = 10.0  # added to each patch's variance (pixel units²): flat patches are not blown up
 ZCA_EPSILON = 0.1    # added to the eigenvalues before whitening: noise directions stay small
 MAX_WORKERS = 4      # chunks described at once (threads), each with its own small work arrays
-
-
-@dataclass(frozen=True)
-class PatchConfig:
-    """The `patches:` section of params.yaml."""
-
-    size: int = 6            # patch side in pixels
-    atoms: int = 256         # dictionary size (k-means centroids)
-    pooling: int = 2         # regions per image side the activations are summed over
-    samples: int = 100_000   # patches the dictionary is learned from
-    stride: int = 1          # pixels between the patches an image is described by
-
-    @classmethod
-    def from_params(cls, values: dict) -> "PatchConfig":
-        keys = ("size", "atoms", "pooling", "samples", "stride")
-        checks.check_keys("patches", values, keys)
-        config = cls(**{key: checks.integer("patches", values, key, 2 if key == "atoms" else 1)
-                        for key in keys if key in values})
-        if not 2 <= config.size <= 16:
-            raise InputError(f"params.yaml: patches.size: expected 2 to 16 pixels, found {config.size}")
-        positions = (32 - config.size) // config.stride + 1
-        if config.pooling > positions:
-            raise InputError(f"params.yaml: patches.pooling: expected at most {positions} "
-                             f"(patch positions per side), found {config.pooling}")
-        return config
-
-    @property
-    def width(self) -> int:
-        """Numbers per image: atoms × pooling²."""
-        return self.atoms * self.pooling * self.pooling
 
 
 @dataclass(frozen=True)
@@ -105,7 +74,7 @@ def _normalise(patches: np.ndarray) -> np.ndarray:
     return patches / np.sqrt(patches.var(axis=1, keepdims=True) + NORM_EPSILON)
 
 
-def sample_patches(images, config: PatchConfig, seed: int) -> np.ndarray:
+def sample_patches(images, config: PatchesConfig, seed: int) -> np.ndarray:
     """(samples, size² · 3) float32 patches cut at random (``seed``) from (n, 32, 32, 3) images."""
     from pipeline.lib.arrays import NpyFile, read_rows
 
@@ -121,7 +90,7 @@ def sample_patches(images, config: PatchConfig, seed: int) -> np.ndarray:
     return np.stack([pixels[i, r:r + s, c:c + s].reshape(-1) for i, r, c in zip(position, rows, cols)])
 
 
-def learn(images, config: PatchConfig, seed: int) -> Dictionary:
+def learn(images, config: PatchesConfig, seed: int) -> Dictionary:
     """Learn the dictionary from patches of ``images`` (n, 32, 32, 3) uint8 (an array, or an
     :class:`pipeline.lib.arrays.NpyFile`: only the sampled rows are read)."""
     from sklearn.cluster import MiniBatchKMeans

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.lib import paths
 from pipeline.lib.errors import InputError
 
-ROWS_FILE = Path("data/prepared/rows.json")
+ROWS_FILE = paths.ROWS
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.lib.errors import InputError
-
-METHODS = ("separation", "pca", "tsne")
+from pipeline.lib.config.plot import PROJECTIONS as METHODS
 
 # t-SNE settings, measured at 5,000 points of 32 dimensions on this project's 2 cores (Xeon, shared
 # with other jobs): scikit-learn's defaults (perplexity 30, 1,000 iterations, angle 0.5) take about
@@ -29,9 +27,9 @@ TSNE_THREADS = 1
 
 
 def check_method(method) -> str:
-    """``method`` if it is one of :data:`METHODS`, else a one-line InputError naming the param."""
+    """``method`` if it is one of :data:`METHODS` (plot.projection's choices), else a ValueError."""
     if not isinstance(method, str) or method not in METHODS:
-        raise InputError(f"params.yaml: plot.projection: expected one of {', '.join(METHODS)}, "
+        raise ValueError(f"project_2d: expected a method among {', '.join(METHODS)}, "
                          f"found {method!r}")
     return method
 

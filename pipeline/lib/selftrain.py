@@ -30,16 +30,13 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.lib import arrays, clustering, parallel
-from pipeline.lib import params as checks
-from pipeline.lib.errors import InputError
+from pipeline.lib import arrays, clustering, parallel, pca
+from pipeline.lib.config.selftrain import SelftrainConfig
 from pipeline.lib.training import predict_batches, shuffled_batches
 
-SECTION = "selftrain"
 # the bootstrap is trusted when some view alone splits the pool nearly as it does: at seed 0 the
 # codes, HOG and patches alone agree with it on 0.979 / 0.987 / 0.993 of hw7's pool and on
 # 0.992 / 0.998 / 0.997 of the holdout's; on the demo's 400 images on 0.86 / 0.86 / 0.85
@@ -51,51 +48,6 @@ SMALLER_SHARE = 0.4
 # holdout's and mirrored hw7 copies) the bootstrap split the tight crops off (74.9 % right);
 # merging 4 parts gave 99.6 %, 6 parts 99.4 %, 8 parts 99.4 %, 10 parts 99.1 %
 RESPLIT_CLUSTERS = 4
-
-
-@dataclass(frozen=True)
-class SelfTrainConfig:
-    """The `selftrain:` section of params.yaml."""
-
-    code_dims: int = 128    # bootstrap: whitened PCA of the autoencoder codes,
-    hog_dims: int = 256     # of the HOG descriptors,
-    patch_dims: int = 256   # of the patch-dictionary descriptors,
-    dims: int = 256         # and of the three side by side, then k-means
-    folds: int = 2          # cross-fitting: parts of the pool, each scored by models that never saw it
-    linear_c: float = 0.01  # inverse L2 strength of the logistic regression
-    filters: tuple[int, ...] = (32, 64, 128)  # the CNN: one 3×3 conv + max-pool block per entry
-    epochs: int = 6
-    batch_size: int = 128
-    learning_rate: float = 0.003
-    train_samples: int | None = None  # each CNN trains on at most this many images (None: all)
-    min_images: int = 2000  # a smaller pool trains no CNN: a few hundred pseudo-labels teach it nothing
-
-    VIEW_DIMS = {"codes": "code_dims", "hog": "hog_dims", "patches": "patch_dims"}
-
-    @classmethod
-    def from_params(cls, values: dict) -> "SelfTrainConfig":
-        known = [key for key in cls.__dataclass_fields__]
-        checks.check_keys(SECTION, values, known)
-        missing = [key for key in known if key not in values]
-        if missing:
-            raise InputError(f"params.yaml: {SECTION}: expected keys {', '.join(known)}, "
-                             f"found no {', '.join(missing)}")
-        config = {key: checks.integer(SECTION, values, key, 2 if key == "folds" else 1)
-                  for key in ("code_dims", "hog_dims", "patch_dims", "dims", "folds", "epochs", "batch_size",
-                              "min_images")}
-        config["linear_c"] = checks.number(SECTION, values, "linear_c", 0, float("inf"))
-        config["learning_rate"] = checks.number(SECTION, values, "learning_rate", 0, 1)
-        config["filters"] = checks.integers(SECTION, values, "filters", 5)
-        if values["train_samples"] is not None:
-            config["train_samples"] = checks.integer(SECTION, values, "train_samples", 1)
-        return cls(**config)
-
-    def view_dims(self, views: dict, images: int, min_images_per_dim: int = 50) -> tuple[dict, int]:
-        """Each view's PCA size and the joint one, capped at the view's width and by the image
-        count (as `reduce` caps them: whitening a direction few images define blows up noise)."""
-        cap = clustering.dims_for(images, images, min_images_per_dim)
-        dims = {name: min(getattr(self, self.VIEW_DIMS[name]), view.shape[1], cap) for name, view in views.items()}
-        return dims, min(self.dims, cap)
 
 
 def content_folds(images, folds: int) -> np.ndarray:
@@ -111,16 +63,15 @@ def content_folds(images, folds: int) -> np.ndarray:
     return np.array(parts, dtype=np.int8)
 
 
-def bootstrap(views: dict, config: SelfTrainConfig, seed: int,
+def bootstrap(views: dict, config: SelftrainConfig, seed: int,
               log=print) -> tuple[np.ndarray, np.ndarray, dict, dict[str, float]]:
     """Pseudo-labels (N,) int8 from k-means on the whitened views, the components (N, dims)
     float32 they were found in, the fitted PCAs as arrays (for pipeline.label), and how far each
     view's own two clusters agree with the pseudo-labels (:func:`agreement`, view → fraction)."""
     images = len(next(iter(views.values())))
-    dims, joint_dims = config.view_dims(views, images)
+    dims, joint_dims = config.bootstrap_dims({name: view.shape[1] for name, view in views.items()}, images)
     with parallel.one_thread():
-        components, fitted, info, joined = clustering.reduce_views(views, dims, joint_dims, whiten=True, seed=seed,
-                                                                   log=log)
+        components, fitted, info, joined = pca.reduce_views(views, dims, joint_dims, whiten=True, seed=seed, log=log)
         labels = clustering.TwoClusters("kmeans", seed).fit(components).predict(components)
         edges = np.cumsum([0] + [info[name]["dims"] for name in views])
         agreements = {name: agreement(labels, own_clusters(joined[:, start:end], seed))
@@ -213,7 +164,7 @@ def apply_linear(models: np.ndarray, components: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- the CNN
-def build_classifier(config: SelfTrainConfig, train_images: int):
+def build_classifier(config: SelftrainConfig, train_images: int):
     """A conv net from float32 images in [0, 1] (32, 32, 3) to one logit (pseudo-label 1 vs 0).
 
     Per entry of ``filters``: 3×3 convolution, batch norm, ReLU, 2×2 max pooling; then the
@@ -273,7 +224,7 @@ def cnn_logits(model, images, batch_size: int = 1024) -> np.ndarray:
                            for chunk in arrays.iter_chunks(images, 8192)] or [np.zeros(0)]).astype(np.float32)
 
 
-def cnn_scores(images: np.ndarray, labels: np.ndarray, folds: np.ndarray, config: SelfTrainConfig,
+def cnn_scores(images: np.ndarray, labels: np.ndarray, folds: np.ndarray, config: SelftrainConfig,
                seed: int, callbacks=lambda part: [], verbose: int = 2) -> tuple[np.ndarray, list]:
     """Out-of-fold CNN logits for every image (N,) float32, and the fold models.
 

@@ -35,7 +35,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from pipeline.lib.autoencoder_config import VAE_CODE_SIZE, AutoencoderConfig  # noqa: E402
+from pipeline.lib.config.embed import VAE_CODE_SIZE, EmbedConfig  # noqa: E402
 
 PIXELS_PER_CHANNEL = 32 * 32  # the report's weight on the mean cross-entropy ("original_dim")
 
@@ -85,7 +85,7 @@ class Sampling(layers.Layer):
         return {**super().get_config(), "seed": self.seed}
 
 
-def build_vae(config: AutoencoderConfig, seed: int | None = None) -> tuple[keras.Model, keras.Model]:
+def build_vae(config: EmbedConfig, seed: int | None = None) -> tuple[keras.Model, keras.Model]:
     """Return (vae, encoder), compiled with Adam at ``config.learning_rate``.
 
     Both take float32 images in [0, 1], shape (32, 32, 3); the encoder outputs z_mean (n, 96).

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from pipeline.lib import paths
 from pipeline.lib.atomic import atomic_dir
+from pipeline.lib.config.params import load, load_seed
+from pipeline.lib.config.demo import DemoConfig
 from pipeline.lib.errors import stage_guard
-from pipeline.lib.params import load_params
-
-OUT = Path("data/demo")
 
 
 def lfw_crops() -> tuple[np.ndarray, np.ndarray]:
@@ -67,15 +67,15 @@ def write_faces(directory: Path, faces: np.ndarray) -> None:
         Image.fromarray(crop, mode="L").save(directory / f"{number}.png")
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("demo")
+def main() -> None:
+    config = load(DemoConfig)
     faces, others = lfw_crops()
-    with atomic_dir(OUT / "competition") as tmp:
-        write_competition(tmp, faces, others, int(params["pairs"]), int(params["seed"]))
-    with atomic_dir(OUT / "faces") as tmp:
+    with atomic_dir(paths.DEMO_COMPETITION) as tmp:
+        write_competition(tmp, faces, others, config.pairs, load_seed())
+    with atomic_dir(paths.DEMO_FACES) as tmp:
         write_faces(tmp, faces)
-    print(f"demo: wrote {OUT}/competition ({len(faces) + len(others)} images, {params['pairs']} pairs) "
-          f"and {OUT}/faces ({len(faces)} faces)")
+    print(f"demo: wrote {paths.DEMO_COMPETITION} ({len(faces) + len(others)} images, {config.pairs} pairs) "
+          f"and {paths.DEMO_FACES} ({len(faces)} faces)")
 
 
 if __name__ == "__main__":

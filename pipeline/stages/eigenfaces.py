@@ -13,28 +13,27 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from pipeline.lib import drawing
+from pipeline.lib import drawing, paths
 from pipeline.lib import faces as fc
 from pipeline.lib.atomic import save_figure, save_json
-from pipeline.lib.errors import InputError, stage_guard
-from pipeline.lib.params import load_params
+from pipeline.lib.config.params import load
+from pipeline.lib.config.eigenfaces import EigenfacesConfig
+from pipeline.lib.errors import stage_guard
 
-METRICS = Path("metrics/eigenfaces.json")  # each eigenface's share: what `dvc metrics show` lists
-SUMMARY = Path("data/eigenfaces/summary.json")  # those, the faces' size and the rebuilt faces' RMSE
-PLOTS = Path("plots/eigenfaces")
+METRICS = paths.EIGENFACES_METRICS  # each eigenface's share: what `dvc metrics show` lists
+SUMMARY = paths.EIGENFACES_SUMMARY  # those, the faces' size and the rebuilt faces' RMSE
+PLOTS = paths.EIGENFACES_PLOTS
 
 
-def main(argv: list[str]) -> None:
+def main() -> None:
     started = time.perf_counter()
-    params = load_params("eigenfaces")
-    if "dir" not in params:
-        raise InputError("params.yaml: expected a key eigenfaces.dir (the face folder), found none")
-    directory = Path(params["dir"])
-    paths = fc.list_face_files(directory)
-    names = [p.name for p in paths]
-    k, chosen = fc.check_params(params, names)
-    print(f"eigenfaces: loading {len(paths)} images from {directory} ...", flush=True)
-    faces = fc.load_faces(paths)
+    config = load(EigenfacesConfig)
+    directory = Path(config.dir)
+    files = fc.list_face_files(directory)
+    names = [p.name for p in files]
+    k, chosen = config.k, config.chosen(names)
+    print(f"eigenfaces: loading {len(files)} images from {directory} ...", flush=True)
+    faces = fc.load_faces(files)
     n, h, w, _ = faces.shape
     print(f"eigenfaces: Gram matrix {n}x{n} of {h}x{w}x3 faces, top {k} eigenfaces ...", flush=True)
     model = fc.compute_eigenfaces(faces, k, source=directory)
@@ -52,7 +51,7 @@ def main(argv: list[str]) -> None:
     eigenfaces = [fc.display_transform(model.eigenface_image(i)) for i in range(k)]
     for name, figure in drawing.eigenface_figures(model.mean, eigenfaces, model.share_percent,
                                                   originals, rebuilt, chosen, k).items():
-        save_figure(PLOTS / name, figure)
+        save_figure(paths.EIGENFACE_PICTURES[name], figure)
     print(f"eigenfaces: done in {time.perf_counter() - started:.1f} s -> {METRICS}, {SUMMARY}, {PLOTS}/",
           flush=True)
 

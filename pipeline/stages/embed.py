@@ -15,22 +15,17 @@ models/autoencoder.keras, and the training curve under dvclive/embed (read by pl
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
+from pipeline.lib import paths
 from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks, read_rows
 from pipeline.lib.atomic import atomic_path, save_json, save_npy
-from pipeline.lib.autoencoder_config import AutoencoderConfig
+from pipeline.lib.config.params import load, load_seed
+from pipeline.lib.config.embed import EmbedConfig
 from pipeline.lib.errors import stage_guard
-from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows
 from pipeline.lib.training import keras_verbosity, quiet_tensorflow
-
-PREPARED = Path("data/prepared")
-OUT = Path("data/embed")
-MODEL = Path("models/autoencoder.keras")
-LIVE_DIR = Path("dvclive/embed")
 
 
 def reconstruction_sample(visualization: np.ndarray, count: int = 32) -> np.ndarray:
@@ -40,7 +35,7 @@ def reconstruction_sample(visualization: np.ndarray, count: int = 32) -> np.ndar
     return np.concatenate([per_half, half + per_half])
 
 
-def training_rows(rows: Rows, config: AutoencoderConfig, seed: int) -> np.ndarray:
+def training_rows(rows: Rows, config: EmbedConfig, seed: int) -> np.ndarray:
     """The pool rows to train on, in file order: all of them, or with embed.train_samples a
     sample of the competition rows and every visualization row (the visualization images take
     the competition images' path, so they are trained on alike)."""
@@ -51,7 +46,7 @@ def training_rows(rows: Rows, config: AutoencoderConfig, seed: int) -> np.ndarra
     return np.concatenate([np.sort(sample), rows.visualization_part(every)])
 
 
-def train(config: AutoencoderConfig, images: np.ndarray, seed: int):
+def train(config: EmbedConfig, images: np.ndarray, seed: int):
     """Build and train the model on ``images`` (n, 32, 32, 3) uint8; (model, encoder, history).
     The loss curve goes to dvclive/embed."""
     from dvclive import Live
@@ -64,22 +59,21 @@ def train(config: AutoencoderConfig, images: np.ndarray, seed: int):
     with distribution_strategy(config.distribution).scope():  # several GPUs: mirrored replicas
         model, encoder = ae.build_model(config, seed)
     model.summary(print_fn=lambda line, **_: print(line))
-    with Live(str(LIVE_DIR), dvcyaml=False, save_dvc_exp=False, report=None) as live:
+    with Live(str(paths.EMBED_LIVE), dvcyaml=False, save_dvc_exp=False, report=None) as live:
         # shuffle=False: the dataset shuffles itself, with the seed, every epoch
         history = model.fit(ae.training_dataset(images, config, seed), epochs=int(config.epochs), shuffle=False,
                             callbacks=[DVCLiveCallback(live=live)], verbose=keras_verbosity())
     return model, encoder, history
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("embed")
+def main() -> None:
     # TensorFlow is imported only once params are known to be valid: a typo fails in a second.
     # (pca.dims is checked against code_size by the reduce stage: embed must not read pca.)
-    config = AutoencoderConfig.from_params(params)
-    seed = int(params["seed"])
+    config = load(EmbedConfig)
+    seed = load_seed()
     # Inputs next (cheap): a missing file is reported before TensorFlow loads too.
     rows = Rows.read()
-    images = NpyFile(PREPARED / "images.npy")
+    images = NpyFile(paths.IMAGES)
 
     quiet_tensorflow()
     import keras  # noqa: F401 (TensorFlow's start-up happens here, once the inputs are known)
@@ -96,20 +90,20 @@ def main(argv: list[str]) -> None:
 
     # Streamed from the file in chunks and written with plain writes, not through memory maps,
     # whose touched pages would all count as resident: a million images stay at a few chunks.
-    with atomic_path(OUT / "codes.npy") as tmp, NpyWriter(tmp, (rows.total, config.latent_size), "float32") as codes:
+    with atomic_path(paths.CODES) as tmp, NpyWriter(tmp, (rows.total, config.latent_size), "float32") as codes:
         ae.encode(encoder, iter_npy_chunks(images.path, 8192), codes, label="encode images")
     visualization = read_rows(images.path, rows.visualization_part(np.arange(rows.total)))
     shown = visualization[reconstruction_sample(visualization)]
-    save_npy(OUT / "reconstructions.npy", np.stack([shown, ae.reconstruct(model, shown)]))
-    save_json(OUT / "architecture.json", {
+    save_npy(paths.RECONSTRUCTIONS, np.stack([shown, ae.reconstruct(model, shown)]))
+    save_json(paths.ARCHITECTURE, {
         "model": config.model, "loss": ae.loss_description(config),
         "optimizer": f"Adam (learning rate {config.learning_rate})",
         "total_params": int(model.count_params()), "encoder_params": int(encoder.count_params()),
         "layers": ae.layer_table(model),
     })
-    with atomic_path(MODEL) as tmp:
+    with atomic_path(paths.AUTOENCODER) as tmp:
         ae.save_model(model, tmp)
-    save_json(OUT / "summary.json", {
+    save_json(paths.EMBED_SUMMARY, {
         **ae.evaluation_metrics(model, config, visualization),
         "final_training_loss": float(history.history["loss"][-1]),
         "train_images": len(training), "code_size": int(config.latent_size),

@@ -8,24 +8,21 @@ Reads data/prepared/images.npy (the pool: pipeline.lib.pool); writes data/hog/de
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from pipeline.lib import paths
 from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks
 from pipeline.lib.atomic import atomic_path
-from pipeline.lib.descriptors import HogConfig, descriptor_size, hog_descriptors
+from pipeline.lib.config.params import load
+from pipeline.lib.config.hog import HogConfig
+from pipeline.lib.descriptors import descriptor_size, hog_descriptors
 from pipeline.lib.errors import stage_guard
-from pipeline.lib.params import load_params
-
-IMAGES = Path("data/prepared/images.npy")
-OUT = Path("data/hog")
 
 
-def main(argv: list[str]) -> None:
-    config = HogConfig.from_params(load_params("hog"))
+def main() -> None:
+    config = load(HogConfig)
     size = descriptor_size(config)
-    count = len(NpyFile(IMAGES))  # from its header
-    with atomic_path(OUT / "descriptors.npy") as tmp, NpyWriter(tmp, (count, size), "float32") as out:
-        hog_descriptors(iter_npy_chunks(IMAGES, 4096), config, out, label="hog")
+    count = len(NpyFile(paths.IMAGES))  # from its header
+    with atomic_path(paths.HOG_DESCRIPTORS) as tmp, NpyWriter(tmp, (count, size), "float32") as out:
+        hog_descriptors(iter_npy_chunks(paths.IMAGES, 4096), config, out, label="hog")
     print(f"hog: {count} images → {size} numbers each ({config.orientations} orientations, "
           f"{config.cell}-px cells, {config.block}×{config.block}-cell blocks)")
 

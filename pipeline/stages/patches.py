@@ -11,33 +11,29 @@ atoms, for pipeline.label). NumPy and scikit-learn: it runs beside `embed` and `
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from pipeline.lib import patches
+from pipeline.lib import paths, patches
 from pipeline.lib.arrays import NpyFile, NpyWriter, iter_npy_chunks
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_npy
-from pipeline.lib.parallel import one_thread
+from pipeline.lib.config.params import load, load_seed
+from pipeline.lib.config.patches import PatchesConfig
 from pipeline.lib.errors import stage_guard
-from pipeline.lib.params import load_params
-
-IMAGES = Path("data/prepared/images.npy")
-OUT = Path("data/patches")
+from pipeline.lib.parallel import one_thread
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("patches")
-    config = patches.PatchConfig.from_params({key: value for key, value in params.items() if key != "seed"})
+def main() -> None:
+    config = load(PatchesConfig)
     started = time.perf_counter()
-    images = NpyFile(IMAGES)
+    images = NpyFile(paths.IMAGES)
     with one_thread():  # k-means: see pipeline.lib.parallel.one_thread
-        dictionary = patches.learn(images, config, int(params["seed"]))
+        dictionary = patches.learn(images, config, load_seed())
     print(f"patches: {config.atoms} atoms learned from {config.samples} patches of {config.size}×{config.size} "
           f"px ({time.perf_counter() - started:.1f} s)")
-    with atomic_dir(OUT / "dictionary") as tmp:
+    with atomic_dir(paths.PATCH_DICTIONARY) as tmp:
         for key, value in dictionary.arrays().items():
             save_npy(tmp / f"{key}.npy", value)
-    with atomic_path(OUT / "descriptors.npy") as tmp, NpyWriter(tmp, (len(images), config.width), "float32") as out:
-        patches.descriptors(dictionary, iter_npy_chunks(IMAGES, 4096), out)
+    with atomic_path(paths.PATCH_DESCRIPTORS) as tmp, NpyWriter(tmp, (len(images), config.width), "float32") as out:
+        patches.descriptors(dictionary, iter_npy_chunks(paths.IMAGES, 4096), out)
     print(f"patches: {len(images)} images → {config.width} numbers each ({config.pooling}×{config.pooling} "
           f"regions × {config.atoms} atoms) in {time.perf_counter() - started:.1f} s")
 

@@ -18,49 +18,46 @@ redraw them.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from pipeline.lib import drawing, projection
+from pipeline.lib import drawing, paths, projection
 from pipeline.lib.arrays import read_rows
 from pipeline.lib.atomic import atomic_path, save_figure
 from pipeline.lib.clustering import visualization_accuracy
+from pipeline.lib.config.params import load, load_seed
+from pipeline.lib.config.plot import PlotConfig
 from pipeline.lib.errors import stage_guard
-from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows, truth
 
-OUT = Path("plots")
 DATASETS = np.array(["A", "B"])
 
 
-def save_csv(path: Path, table: pd.DataFrame) -> None:
+def save_csv(path, table: pd.DataFrame) -> None:
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6g")
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("plot")
-    method = projection.check_method(params.get("projection"))
+def main() -> None:
+    method = load(PlotConfig).projection
     rows = Rows.read()
     visualization = np.arange(rows.competition, rows.total)
-    components = read_rows("data/reduce/components.npy", visualization)
-    predicted = rows.visualization_part(np.load("data/cluster/labels.npy"))
+    components = read_rows(paths.COMPONENTS, visualization)
+    predicted = rows.visualization_part(np.load(paths.LABELS))
     known = truth(rows)
     # The axes come from the predicted clusters, never from the truth.
-    xy = projection.project_2d(components, method, int(params["seed"]), clusters=predicted)
-    save_figure(OUT / "visualization_2d.png",
+    xy = projection.project_2d(components, method, load_seed(), clusters=predicted)
+    save_figure(paths.VISUALIZATION_2D,
                 drawing.projection_figure(xy, known, predicted, visualization_accuracy(predicted), method))
     chosen = drawing.chosen_mistakes(known, predicted)
     # only the images shown are read: a few rows of images.npy, whatever the pool's size
-    shown = {dataset: read_rows("data/prepared/images.npy", visualization[indices])
+    shown = {dataset: read_rows(paths.IMAGES, visualization[indices])
              for dataset, (indices, _) in chosen.items()}
-    save_figure(OUT / "mistakes.png", drawing.mistakes_figure(shown, chosen))
-    save_csv(OUT / "projection.csv", pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "dataset": DATASETS[known],
+    save_figure(paths.MISTAKES, drawing.mistakes_figure(shown, chosen))
+    save_csv(paths.PROJECTION_CSV, pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "dataset": DATASETS[known],
                                                   "cluster": predicted.astype(int), "projection": method}))
-    save_csv(OUT / "confusion.csv", pd.DataFrame({"dataset": DATASETS[known], "cluster": predicted.astype(int)}))
-    print(f"plot: wrote {OUT}/visualization_2d.png ({method} projection), mistakes.png "
+    save_csv(paths.CONFUSION_CSV, pd.DataFrame({"dataset": DATASETS[known], "cluster": predicted.astype(int)}))
+    print(f"plot: wrote {paths.VISUALIZATION_2D} ({method} projection), {paths.MISTAKES.name} "
           f"({sum(total for _, total in chosen.values())} images in the other dataset's cluster), "
           "projection.csv, confusion.csv")
 

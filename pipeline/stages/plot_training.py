@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.lib import drawing
+from pipeline.lib import drawing, paths
 from pipeline.lib.atomic import atomic_path, save_figure
 from pipeline.lib.errors import stage_guard
 
-OUT = Path("plots")
-LOSS_TSV = Path("dvclive/embed/plots/metrics/train/loss.tsv")
-CNN_CURVES = Path("data/selftrain/curves")  # cnn_<part>/, dvclive's folder of each self-training CNN
-DVCLIVE_LOSS = Path("plots/metrics/train/loss.tsv")  # where in a dvclive folder the loss per epoch is
+LOSS_TSV = paths.EMBED_LOSS
+CNN_CURVES = paths.SELFTRAIN_CURVES  # cnn_<part>/, dvclive's folder of each self-training CNN
+DVCLIVE_LOSS = LOSS_TSV.relative_to(paths.EMBED_LIVE)  # where in a dvclive folder the loss per epoch is
 
 
 def read_loss(path: Path = LOSS_TSV) -> tuple[np.ndarray, np.ndarray]:
@@ -52,21 +51,22 @@ def training_curves() -> pd.DataFrame:
     return pd.concat(curves, ignore_index=True)
 
 
-def main(argv: list[str]) -> None:
-    originals, rebuilt = np.load("data/embed/reconstructions.npy")
+def main() -> None:
+    originals, rebuilt = np.load(paths.RECONSTRUCTIONS)
     half = len(originals) // 2
-    save_figure(OUT / "reconstructions.png", drawing.image_grid(
+    save_figure(paths.RECONSTRUCTIONS_PNG, drawing.image_grid(
         [originals[:half], rebuilt[:half], originals[half:], rebuilt[half:]],
         ["A original", "A rebuilt", "B original", "B rebuilt"],
         f"{len(originals)} visualization images and their autoencoder reconstructions"))
 
     steps, loss = read_loss()
-    save_figure(OUT / "training_loss.png", drawing.curve_figure(
+    save_figure(paths.TRAINING_LOSS_PNG, drawing.curve_figure(
         steps + 1, loss, "mean squared error", "autoencoder training loss"))
     curves = training_curves()
-    with atomic_path(OUT / "training_curves.csv") as tmp:
+    with atomic_path(paths.TRAINING_CURVES_CSV) as tmp:
         curves.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6g")
-    print(f"plot_training: wrote {OUT}/reconstructions.png, training_loss.png, training_curves.csv "
+    print(f"plot_training: wrote {paths.RECONSTRUCTIONS_PNG}, {paths.TRAINING_LOSS_PNG.name}, "
+          f"{paths.TRAINING_CURVES_CSV.name} "
           f"({', '.join(curves['model'].unique())})")
 
 

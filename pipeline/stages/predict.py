@@ -13,33 +13,32 @@ and data/predict/summary.json: those, the pair count and the share labelled 1 (f
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 import numpy as np
 
+from pipeline.lib import paths
 from pipeline.lib.atomic import save_json
 from pipeline.lib.errors import stage_guard
 from pipeline.lib.estimate import INTERVAL, estimate_pair_accuracy
 from pipeline.lib.pool import Rows
 from pipeline.lib.submission import write_submission
 
-SUBMISSION = Path("submissions/submission.csv")
-SUMMARY = Path("data/predict/summary.json")  # the metrics, the pair count and the share labelled 1
+SUBMISSION = paths.SUBMISSION
 
 
-def main(argv: list[str]) -> None:
+def main() -> None:
     started = time.perf_counter()
     rows = Rows.read()
-    pairs = np.load("data/prepared/pairs.npy")
-    labels = np.load("data/cluster/labels.npy")
+    pairs = np.load(paths.PAIRS)
+    labels = np.load(paths.LABELS)
     competition, visualization = rows.competition_part(labels), rows.visualization_part(labels)
     table = write_submission(SUBMISSION, pairs, competition)
     share = float(table["label"].mean()) if len(table) else 0.0
     estimate = estimate_pair_accuracy(competition, visualization, pairs)
     metrics = {"pair_accuracy": estimate.accuracy, "pair_accuracy_low": estimate.low,
                "pair_accuracy_high": estimate.high}
-    save_json(SUMMARY, {**metrics, "pair_accuracy_coverage": INTERVAL, "pairs": len(table), "share_same": share})
-    save_json("metrics/predict.json", metrics)
+    # the summary: the metrics, the pair count and the share labelled 1
+    save_json(paths.PREDICT_SUMMARY, {**metrics, "pair_accuracy_coverage": INTERVAL, "pairs": len(table), "share_same": share})
+    save_json(paths.PREDICT_METRICS, metrics)
     print(f"predict: {len(table)} pairs, {100 * share:.1f} % labelled 1 → {SUBMISSION}; estimated "
           f"pair accuracy {estimate.describe()}, {INTERVAL:.0%} interval ({time.perf_counter() - started:.2f} s)")
 

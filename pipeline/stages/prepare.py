@@ -17,42 +17,39 @@ from __future__ import annotations
 
 import contextlib
 import time
-from pathlib import Path
 
-from pipeline.lib import layout
+from pipeline.lib import layout, paths
 from pipeline.lib.arrays import NpyWriter
 from pipeline.lib.atomic import atomic_path, save_json, save_npy
-from pipeline.lib.errors import InputError, stage_guard
-from pipeline.lib.params import load_params
-from pipeline.lib.pool import ROWS_FILE, Rows
+from pipeline.lib.config.params import load
+from pipeline.lib.config.data import DataConfig
+from pipeline.lib.errors import stage_guard
+from pipeline.lib.pool import Rows
 
-OUT = Path("data/prepared")
+OUT = paths.PREPARED
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("data")
-    if not isinstance(params.get("dir"), str) or not params["dir"].strip():
-        raise InputError(f"params.yaml: data.dir: expected the path of a competition folder, "
-                         f"found {params.get('dir')!r}")
+def main() -> None:
+    config = load(DataConfig)
     started = time.perf_counter()
-    images_dir, pairs_csv, visualization_npy = layout.competition_files(params["dir"], setting="data.dir")
+    images_dir, pairs_csv, visualization_npy = layout.competition_files(config.dir, setting="data.dir")
     # Cheap checks first, so a bad CSV fails in a second, not after decoding 40,000 images.
-    paths = layout.image_paths(images_dir)
-    pairs = layout.read_pairs(pairs_csv, len(paths))
+    images = layout.image_paths(images_dir)
+    pairs = layout.read_pairs(pairs_csv, len(images))
     visualization = layout.read_visualization(visualization_npy)
-    print(f"prepare: {len(paths)} images, {len(pairs)} pairs, {len(visualization)} visualization "
-          f"images from {params['dir']}")
+    print(f"prepare: {len(images)} images, {len(pairs)} pairs, {len(visualization)} visualization "
+          f"images from {config.dir}")
     created = [folder for folder in (OUT, *OUT.parents) if not folder.exists()]  # deepest first
     try:
         # Decoded chunk by chunk and appended to the file with plain writes, not through a
         # memory map (whose touched pages would all count as this process's memory): resident
         # memory stays at a few chunks however many images (see pipeline.lib.arrays).
         decoding = time.perf_counter()
-        rows = len(paths) + len(visualization)
-        with atomic_path(OUT / "images.npy") as tmp, NpyWriter(tmp, (rows, *layout.IMAGE_SHAPE), "uint8") as images:
-            for pixels in layout.decode_chunks(paths):
-                images.write(pixels)
-            images.write(visualization)
+        rows = len(images) + len(visualization)
+        with atomic_path(paths.IMAGES) as tmp, NpyWriter(tmp, (rows, *layout.IMAGE_SHAPE), "uint8") as pool:
+            for pixels in layout.decode_chunks(images):
+                pool.write(pixels)
+            pool.write(visualization)
         decoded = time.perf_counter() - decoding
     except BaseException:
         # A corrupt image is found while decoding: leave no trace, not even an empty folder.
@@ -60,12 +57,12 @@ def main(argv: list[str]) -> None:
             with contextlib.suppress(OSError):  # not empty: someone else's files, keep it
                 folder.rmdir()
         raise
-    save_npy(OUT / "pairs.npy", pairs)
-    save_json(ROWS_FILE, Rows(len(paths), len(visualization)).as_json())
-    save_json(OUT / "summary.json", {"images": len(paths), "pairs": len(pairs),
+    save_npy(paths.PAIRS, pairs)
+    save_json(paths.ROWS, Rows(len(images), len(visualization)).as_json())
+    save_json(paths.PREPARED_SUMMARY, {"images": len(images), "pairs": len(pairs),
                                      "visualization_images": len(visualization)})
-    rate = len(paths) / max(decoded, 1e-9)
-    print(f"prepare: decoded {len(paths)} images in {decoded:.2f} s ({rate:.0f}/s); "
+    rate = len(images) / max(decoded, 1e-9)
+    print(f"prepare: decoded {len(images)} images in {decoded:.2f} s ({rate:.0f}/s); "
           f"done in {time.perf_counter() - started:.1f} s")
 
 

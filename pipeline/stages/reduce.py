@@ -16,21 +16,18 @@ read; those keys change data/views anyway, so they would rerun it regardless.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pipeline.lib import arrays, clustering
+from pipeline.lib import arrays, paths, pca
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
+from pipeline.lib.config.params import load
+from pipeline.lib.config.pca import PcaConfig
 from pipeline.lib.errors import InputError, stage_guard
-from pipeline.lib.params import load_params
 
-VIEWS = Path("data/views/components.npy")
-JOINT = Path("data/views/joint")
-OUT = Path("data/reduce")
+VIEWS = paths.VIEWS_COMPONENTS
+JOINT = paths.VIEWS_JOINT
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("pca")
-    clustering.check_pca_params(params)
+def main() -> None:
+    config = load(PcaConfig)
     joint = arrays.NpyFile(VIEWS)  # streamed in chunks, never loaded whole nor mapped
     fitted = {key: arrays.NpyFile(JOINT / f"{key}.npy").read() for key in (
         "joint_mean", "joint_components", "joint_scale", "joint_explained_variance_ratio")}
@@ -39,16 +36,19 @@ def main(argv: list[str]) -> None:
             raise InputError(f"{JOINT / key}.npy: expected shape {joint.shape[1:]}, one value per column of "
                              f"{VIEWS}, found {fitted[key].shape}: rerun the stage views (dvc repro)")
     # views kept every direction the image-count cap allows, and no more than the views' width
-    dims = min(clustering.capped_dims(params, "dims", len(joint), "reduce"), joint.shape[1])
-    cut, info = clustering.leading_dims(fitted, dims)
-    with atomic_path(OUT / "components.npy") as tmp, \
+    dims, note = config.capped(None, len(joint))
+    if note:
+        print(f"reduce: {note}")
+    dims = min(dims, joint.shape[1])
+    cut, info = pca.leading_dims(fitted, dims)
+    with atomic_path(paths.COMPONENTS) as tmp, \
             arrays.NpyWriter(tmp, (len(joint), dims), "float32") as out:
-        for chunk in joint.chunks(clustering.CHUNK):
+        for chunk in joint.chunks(pca.CHUNK):
             out.write(chunk[:, :dims])
-    with atomic_dir(OUT / "pca") as tmp:
+    with atomic_dir(paths.REDUCE_PCA) as tmp:
         for key, value in cut.items():
             save_npy(tmp / f"{key}.npy", value)
-    save_json(OUT / "summary.json", {"dims": info["dims"], "dims_requested": params["dims"],
+    save_json(paths.REDUCE_SUMMARY, {"dims": info["dims"], "dims_requested": config.dims,
                                      "explained_variance_percent": info["explained_variance_percent"]})
     print(f"reduce: the first {dims} of {joint.shape[1]} joint directions, "
           f"{info['explained_variance_percent']:.1f} % of the variance")

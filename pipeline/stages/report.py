@@ -16,21 +16,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.lib.report import content
+from pipeline.lib import paths
 from pipeline.lib.atomic import save_text
 from pipeline.lib.errors import stage_guard
+from pipeline.lib.report import content
 
-OUT = Path("reports")
 
-
-def main(argv: list[str]) -> None:
+def main() -> None:
     report = content.gather(Path("."))
     # Both texts are rendered before either is written: an error leaves the old pair untouched.
     html = content.render_html(report)
-    markdown = content.render_markdown(report, OUT.as_posix())
-    save_text(OUT / "report.html", html)
-    save_text(OUT / "report.md", markdown)
-    print(f"report: wrote {OUT}/report.html ({len(html) // 1024} KiB) and {OUT}/report.md: {report.name}")
+    markdown = content.render_markdown(report, paths.REPORTS.as_posix())
+    save_text(paths.REPORT_HTML, html)
+    save_text(paths.REPORT_MD, markdown)
+    print(f"report: wrote {paths.REPORT_HTML} ({len(html) // 1024} KiB) and {paths.REPORT_MD}: {report.name}")
 
 
 if __name__ == "__main__":

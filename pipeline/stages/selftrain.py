@@ -19,26 +19,19 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from pipeline.lib import clustering
+from pipeline.lib import clustering, paths
 from pipeline.lib.arrays import NpyFile
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
+from pipeline.lib.config.params import load, load_seed
+from pipeline.lib.config.selftrain import BOOTSTRAP_VIEWS, SelftrainConfig
 from pipeline.lib.errors import stage_guard
-from pipeline.lib.params import load_params
 from pipeline.lib.pool import Rows
-from pipeline.lib.selftrain import (RESPLIT_CLUSTERS, SMALLER_SHARE, SelfTrainConfig, balanced_split, bootstrap,
-                                    bootstrap_warning, cnn_scores, content_folds, linear_scores)
+from pipeline.lib.selftrain import (RESPLIT_CLUSTERS, SMALLER_SHARE, balanced_split, bootstrap, bootstrap_warning,
+                                    cnn_scores, content_folds, linear_scores)
 from pipeline.lib.training import keras_verbosity, quiet_tensorflow
-
-IMAGES = Path("data/prepared/images.npy")
-VIEWS = {"codes": Path("data/embed/codes.npy"), "hog": Path("data/hog/descriptors.npy"),
-         "patches": Path("data/patches/descriptors.npy")}
-OUT = Path("data/selftrain")
-CNNS = OUT / "cnn"        # the fold CNNs, cnn_<part>.keras (none when too few images)
-LIVE_DIR = OUT / "curves"  # each CNN's training curve, logged by dvclive
 
 
 def accuracy(scores: np.ndarray, rows: Rows) -> float:
@@ -46,7 +39,7 @@ def accuracy(scores: np.ndarray, rows: Rows) -> float:
     return clustering.visualization_accuracy((rows.visualization_part(scores) > 0).astype(np.int8))
 
 
-def cnn_view(images, labels, folds, config: SelfTrainConfig, seed: int, linear: np.ndarray):
+def cnn_view(images, labels, folds, config: SelftrainConfig, seed: int, linear: np.ndarray):
     """The CNNs' out-of-fold logits beside the linear score: ((N, 2) float32, the fold models)."""
     quiet_tensorflow()
     from dvclive import Live
@@ -57,19 +50,18 @@ def cnn_view(images, labels, folds, config: SelfTrainConfig, seed: int, linear: 
     make_deterministic(seed)
 
     def curve(part: int) -> list:  # each CNN's training curve in its own dvclive folder
-        return [DVCLiveCallback(live=Live(str(LIVE_DIR / f"cnn_{part + 1}"), dvcyaml=False,
+        return [DVCLiveCallback(live=Live(str(paths.SELFTRAIN_CURVES / f"cnn_{part + 1}"), dvcyaml=False,
                                           save_dvc_exp=False, report=None))]
 
     cnn, models = cnn_scores(images, labels, folds, config, seed, verbose=keras_verbosity(), callbacks=curve)
     return np.column_stack([linear, cnn]), models
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("selftrain")
-    config = SelfTrainConfig.from_params({key: value for key, value in params.items() if key != "seed"})
-    seed = int(params["seed"])
+def main() -> None:
+    config = load(SelftrainConfig)
+    seed = load_seed()
     rows = Rows.read()
-    views = {name: NpyFile(path) for name, path in VIEWS.items()}
+    views = {name: NpyFile(paths.VIEW_FILES[name]) for name in BOOTSTRAP_VIEWS}
     started = time.perf_counter()
 
     labels, components, fitted, agreements = bootstrap(views, config, seed,
@@ -83,7 +75,7 @@ def main(argv: list[str]) -> None:
             if resplit is not None else "no balanced split found: kept"), file=sys.stderr)
     if resplit is not None:
         labels = resplit
-    images = NpyFile(IMAGES).read()
+    images = NpyFile(paths.IMAGES).read()
     folds = content_folds(images, config.folds)
     linear, linear_models = linear_scores(components, labels, folds, config.linear_c, seed)
     bootstrap_accuracy = accuracy(labels.astype(np.float32) - 0.5, rows)
@@ -102,18 +94,18 @@ def main(argv: list[str]) -> None:
         print(f"selftrain: CNN {100 * cnn_accuracy:.2f} % of visualization right "
               f"({time.perf_counter() - started:.0f} s)")
 
-    save_npy(OUT / "features.npy", features.astype(np.float32))
-    save_npy(OUT / "folds.npy", folds)
-    with atomic_dir(OUT / "model") as tmp:
+    save_npy(paths.SELFTRAIN_FEATURES, features.astype(np.float32))
+    save_npy(paths.SELFTRAIN_FOLDS, folds)
+    with atomic_dir(paths.SELFTRAIN_MODEL) as tmp:
         for key, value in {**fitted, "linear": linear_models}.items():
             save_npy(tmp / f"{key}.npy", value)
     if models:
         from pipeline.lib.autoencoder import save_model
 
-        with atomic_dir(CNNS) as tmp:
+        with atomic_dir(paths.SELFTRAIN_CNNS) as tmp:
             for part, model in enumerate(models, start=1):
                 save_model(model, tmp / f"cnn_{part}.keras")
-    save_json(OUT / "summary.json", {
+    save_json(paths.SELFTRAIN_SUMMARY, {
         "bootstrap_visualization_accuracy": bootstrap_accuracy,
         "linear_visualization_accuracy": accuracy(linear, rows),
         "cnn_visualization_accuracy": cnn_accuracy,
@@ -124,7 +116,7 @@ def main(argv: list[str]) -> None:
         "folds": config.folds,
     })
     # the one figure of this stage a user compares runs by: a False flags a run to distrust
-    save_json("metrics/selftrain.json", {"bootstrap_trusted": warning is None})
+    save_json(paths.SELFTRAIN_METRICS, {"bootstrap_trusted": warning is None})
     print(f"selftrain: done in {time.perf_counter() - started:.0f} s")
 
 

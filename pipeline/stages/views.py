@@ -26,59 +26,48 @@ for more with a weight above 1, which is what a small pca.dims keeps (BENCHMARKS
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from pipeline.lib import arrays, clustering, parallel
+from pipeline.lib import arrays, paths, pca, parallel
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
-from pipeline.lib.errors import InputError, stage_guard
-from pipeline.lib.params import load_params
-
-FILES = {  # view name → the file of its rows
-    "codes": Path("data/embed/codes.npy"),
-    "hog": Path("data/hog/descriptors.npy"),
-    "patches": Path("data/patches/descriptors.npy"),
-    "selftrain": Path("data/selftrain/features.npy"),
-}
-OUT = Path("data/views")
+from pipeline.lib.config.params import load, load_seed
+from pipeline.lib.config.pca import PcaConfig, dims_for
+from pipeline.lib.errors import stage_guard
 
 
-def sizes(params: dict, views: dict) -> dict[str, int]:
+def sizes(config: PcaConfig, views: dict) -> dict[str, int]:
     """Each view's PCA size, checked against the view's width and capped by the image count."""
     images = len(next(iter(views.values())))
     dims = {}
     for name, view in views.items():
-        key = clustering.VIEW_DIMS[name]
-        if params[key] > view.shape[1]:
-            raise InputError(f"params.yaml: pca.{key}: expected at most {view.shape[1]}, the width of "
-                             f"{FILES[name]}, found {params[key]}")
-        dims[name] = clustering.capped_dims(params, key, images, "views")
+        config.check_width(name, view.shape[1], paths.VIEW_FILES[name])
+        dims[name], note = config.capped(name, images)
+        if note:
+            print(f"views: {note}")
     return dims
 
 
-def main(argv: list[str]) -> None:
-    params = load_params("pca")
-    clustering.check_pca_params(params, joint=False)
+def main() -> None:
+    config = load(PcaConfig, joint=False)
+    seed = load_seed()
     # Read on demand, in chunks or whole; never memory-mapped.
     # The views left out are still computed upstream (dvc.yaml's deps stay fixed), just not read.
-    views = {name: arrays.NpyFile(FILES[name]) for name in clustering.chosen_views(params)}
-    incremental = clustering.incremental_rule(params.get("incremental", "auto"))
+    views = {name: arrays.NpyFile(paths.VIEW_FILES[name]) for name in config.views}
+    incremental = pca.incremental_rule(config.incremental)
     log = lambda line: print(f"views: {line}")  # noqa: E731
     with parallel.one_thread():  # see there: threads stall on a shared machine
-        joined, fitted, info = clustering.reduce_each(
-            views, sizes(params, views), whiten=params["whiten"], seed=int(params["seed"]),
-            incremental=incremental, weights=clustering.view_weights(params), log=log)
+        joined, fitted, info = pca.reduce_each(
+            views, sizes(config, views), whiten=config.whiten, seed=seed,
+            incremental=incremental, weights=config.weights, log=log)
         # every direction reduce may keep: pca.dims is capped by the same image-count rule
-        joint_dims = clustering.dims_for(joined.shape[1], len(joined), clustering.joint_per_dim(params))
-        components, joint, joint_info = clustering.reduce_joint(
-            joined, joint_dims, whiten=params["whiten"], seed=int(params["seed"]),
-            incremental=incremental(joined), log=log)
-    save_npy(OUT / "components.npy", components)
+        joint_dims = dims_for(joined.shape[1], len(joined), config.min_images_per_joint_dim)
+        components, joint, joint_info = pca.reduce_joint(
+            joined, joint_dims, whiten=config.whiten, seed=seed, incremental=incremental(joined), log=log)
+    save_npy(paths.VIEWS_COMPONENTS, components)
     # The fitted PCAs as plain .npy arrays (an .npz would carry the time it was written)
-    for folder, arrays_of in (("pca", fitted), ("joint", joint)):
-        with atomic_dir(OUT / folder) as tmp:
+    for folder, arrays_of in ((paths.VIEWS_PCA, fitted), (paths.VIEWS_JOINT, joint)):
+        with atomic_dir(folder) as tmp:
             for key, value in arrays_of.items():
                 save_npy(tmp / f"{key}.npy", value)
-    save_json(OUT / "summary.json", {"dims": int(joined.shape[1]), "views": info, "joint": joint_info})
+    save_json(paths.VIEWS_SUMMARY, {"dims": int(joined.shape[1]), "views": info, "joint": joint_info})
 
 
 if __name__ == "__main__":

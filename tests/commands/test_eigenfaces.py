@@ -90,10 +90,10 @@ def test_stage_mode_rebuild_list_and_absolute_dir(tmp_path):
 
 @pytest.mark.parametrize("body, fragments", [
     ("  dir: faces\n  k: 7\n  rebuild: 2\n", ["params.yaml", "eigenfaces.k", "1 to 6", "7"]),
-    ("  dir: faces\n  k: 0\n", ["params.yaml", "eigenfaces.k", "1 to 6", "found 0"]),
+    ("  dir: faces\n  k: 0\n  rebuild: 2\n", ["params.yaml", "eigenfaces.k", "1 to 6", "found 0"]),
     ("  dir: faces\n  k: 2\n  rebuild: [1.png, 9.png]\n", ["params.yaml", "eigenfaces.rebuild", "9.png"]),
     ("  dir: faces\n  k: 2\n  rebuild: 0\n", ["params.yaml", "eigenfaces.rebuild", "1 to 6", "found 0"]),
-    ("  dir: nowhere\n", ["nowhere", "expected a folder"]),
+    ("  dir: nowhere\n  k: 2\n  rebuild: 2\n", ["nowhere", "expected a folder"]),
 ])
 def test_stage_mode_bad_params(tmp_path, body, fragments):
     make_folder(tmp_path / "faces", n=6)

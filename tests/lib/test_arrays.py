@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from conftest import write_competition
 
-from pipeline.lib import arrays, clustering, layout
+from pipeline.lib import arrays, clustering, layout, pca
 from pipeline.lib.atomic import atomic_path
-from pipeline.lib.autoencoder_config import AutoencoderConfig
+from pipeline.lib.config.embed import EmbedConfig
 from pipeline.lib.errors import InputError
+from configs import config_of
 
 
 def test_writer_writes_what_np_save_writes(tmp_path):
@@ -82,19 +83,20 @@ def test_npy_file_header_and_truncation(tmp_path):
 
 
 def test_streaming_clustering_equals_in_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(pca, "CHUNK", 64)
     monkeypatch.setattr(clustering, "CHUNK", 64)
     rng = np.random.default_rng(2)
     codes = np.concatenate([rng.normal(size=(150, 8)), 6 + rng.normal(size=(150, 8))]).astype(np.float32)
     np.save(tmp_path / "codes.npy", codes)
     source = arrays.NpyFile(tmp_path / "codes.npy")
     for incremental in (False, True):
-        in_memory = clustering.fit_pca(codes, 4, True, 0, incremental=incremental)
-        streamed = clustering.fit_pca(source, 4, True, 0, incremental=incremental)
+        in_memory = pca.fit_pca(codes, 4, True, 0, incremental=incremental)
+        streamed = pca.fit_pca(source, 4, True, 0, incremental=incremental)
         np.testing.assert_allclose(streamed.components_, in_memory.components_, rtol=1e-5, atol=1e-6)
     with atomic_path(tmp_path / "components.npy") as tmp, arrays.NpyWriter(tmp, (300, 4), "float32") as out:
-        clustering.transform(in_memory, source, out=out)
+        pca.transform(in_memory, source, out=out)
     components = np.load(tmp_path / "components.npy")
-    np.testing.assert_allclose(components, clustering.transform(in_memory, codes), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(components, pca.transform(in_memory, codes), rtol=1e-5, atol=1e-5)
     features = arrays.NpyFile(tmp_path / "components.npy")
     for method in ("kmeans", "coordinates"):
         a = clustering.TwoClusters(method, 0, n_init=2).fit(features).predict(features)
@@ -116,12 +118,12 @@ def test_decode_chunks_in_worker_processes_keeps_order_and_errors(tmp_path):
 
 
 def test_distribution_param():
-    assert AutoencoderConfig().distribution == "auto"
+    assert config_of(EmbedConfig).distribution == "auto"
     for name in ("auto", "none", "mirrored"):
-        assert AutoencoderConfig.from_params({"distribution": name}).distribution == name
+        assert config_of(EmbedConfig, distribution=name).distribution == name
     for bad in ("multi", None, True, ["mirrored"]):
         with pytest.raises(InputError, match=r"params.yaml: embed.distribution: expected one of auto"):
-            AutoencoderConfig.from_params({"distribution": bad})
+            config_of(EmbedConfig, distribution=bad)
 
 
 def test_distribution_strategy_on_this_machine():
@@ -132,14 +134,14 @@ def test_distribution_strategy_on_this_machine():
     auto = distribution_strategy("auto")
     assert (type(auto).__name__ == "MirroredStrategy") == (len(visible_gpus()) > 1)
     assert type(distribution_strategy("mirrored")).__name__ == "MirroredStrategy"
-    with pytest.raises(InputError, match="embed.distribution"):
+    with pytest.raises(ValueError, match="'tpu' is not one of auto, none, mirrored"):
         distribution_strategy("tpu")
 
 
 def test_encode_from_chunks_into_writer(tmp_path):
     ae = pytest.importorskip("pipeline.lib.autoencoder")
     ae.make_deterministic(0)
-    _, encoder = ae.build_autoencoder(AutoencoderConfig(filters=(4,), code_size=3))
+    _, encoder = ae.build_autoencoder(config_of(EmbedConfig, filters=(4,), code_size=3))
     images = np.random.default_rng(4).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
     np.save(tmp_path / "images.npy", images)
     expected = np.full((20, 3), np.nan, dtype=np.float32)

@@ -1,20 +1,21 @@
-"""pipeline.autoencoder without DVC: shapes, the layer table, config checks, encode, saving."""
+"""pipeline.lib.autoencoder without DVC: shapes, the layer table, config checks, encode, saving."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipeline.lib.autoencoder_config import AutoencoderConfig
+from pipeline.lib.config.embed import EmbedConfig
 from pipeline.lib.errors import InputError
+from configs import config_of
 
 ae = pytest.importorskip("pipeline.lib.autoencoder")  # imports TensorFlow (a few seconds, once)
 keras = pytest.importorskip("keras")
 
-SMALL = AutoencoderConfig(filters=(4, 8), code_size=6, epochs=1, batch_size=4)
+SMALL = config_of(EmbedConfig, filters=(4, 8), code_size=6, epochs=1, batch_size=4)
 
 
-def fresh(config: AutoencoderConfig = SMALL, seed: int = 0):
+def fresh(config: EmbedConfig = SMALL, seed: int = 0):
     keras.backend.clear_session()  # layer and optimizer auto-names restart, as in a new process
     ae.make_deterministic(seed)
     return ae.build_model(config)
@@ -26,7 +27,7 @@ def images(n: int, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("filters", [(4, 8), (3,), (2, 2, 2, 2, 2)])
 def test_shapes(filters):
-    autoencoder, encoder = fresh(AutoencoderConfig(filters=filters, code_size=16))
+    autoencoder, encoder = fresh(config_of(EmbedConfig, filters=filters, code_size=16))
     assert tuple(encoder.output.shape) == (None, 16)
     assert tuple(autoencoder.output.shape) == (None, 32, 32, 3)
     assert tuple(autoencoder.input.shape) == (None, 32, 32, 3)
@@ -68,13 +69,13 @@ def test_layer_table():
 ])
 def test_validate_names_the_key(key, value):
     with pytest.raises(InputError, match=rf"params\.yaml: embed\.{key}: expected"):
-        AutoencoderConfig(**{key: value}).validate()
+        config_of(EmbedConfig, **{key: value})
 
 
 def test_from_params_accepts_the_yaml_section():
-    config = AutoencoderConfig.from_params({"filters": [8, 16], "code_size": 16, "epochs": 2, "seed": 0})
+    config = config_of(EmbedConfig, filters=[8, 16], code_size=16, epochs=2)
     assert config.filters == (8, 16) and config.code_size == 16 and config.epochs == 2
-    assert config.batch_size == AutoencoderConfig().batch_size
+    assert config.batch_size == config_of(EmbedConfig).batch_size
 
 
 def test_encode_matches_predict():
@@ -88,7 +89,7 @@ def test_encode_matches_predict():
 
 
 def test_training_dataset_pairs_input_with_itself():
-    config = AutoencoderConfig(filters=(4,), code_size=4, batch_size=4, flip=True)
+    config = config_of(EmbedConfig, filters=(4,), code_size=4, batch_size=4, flip=True)
     batches = list(ae.training_dataset(images(10), config, seed=0))
     assert [len(x) for x, _ in batches] == [4, 4, 2]
     for x, y in batches:
@@ -109,7 +110,7 @@ def test_predict_batches_gives_what_keras_predict_gives():
 
 def test_training_dataset_does_not_autotune():
     # tf.data's autotuning thread made Keras wait up to 10 s at each epoch's end (training.py)
-    config = AutoencoderConfig(filters=(4,), code_size=4, batch_size=4)
+    config = config_of(EmbedConfig, filters=(4,), code_size=4, batch_size=4)
     assert ae.training_dataset(images(10), config, seed=0).options().autotune.enabled is False
 
 
@@ -123,7 +124,7 @@ def test_same_seed_same_weights_different_seed_different():
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
-@pytest.mark.parametrize("config", [SMALL, AutoencoderConfig(model="vae")], ids=["conv_ae", "vae"])
+@pytest.mark.parametrize("config", [SMALL, config_of(EmbedConfig, model="vae")], ids=["conv_ae", "vae"])
 def test_save_model_is_byte_reproducible_and_loads(tmp_path, config):
     saved = []
     for name in ("a.keras", "b.keras"):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.lib import arrays, descriptors
-from pipeline.lib.descriptors import HogConfig, descriptor_size, hog_descriptors
+from pipeline.lib.config.hog import HogConfig
+from pipeline.lib.descriptors import descriptor_size, hog_descriptors
+from configs import config_of
 
 
 def test_hog_in_worker_processes_equals_in_process(tmp_path, monkeypatch):
     images = np.random.default_rng(0).integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
-    config = HogConfig()
+    config = config_of(HogConfig)
     here = hog_descriptors(images, config, progress=False)
     assert here.shape == (50, descriptor_size(config)) == (50, 1764) and here.dtype == np.float32
     assert not np.array_equal(here[0], here[1])

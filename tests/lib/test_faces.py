@@ -1,4 +1,4 @@
-"""Unit tests of pipeline.faces on small synthetic faces (plus one check on the real Aberdeen faces)."""
+"""Unit tests of pipeline.lib.faces on small synthetic faces (plus one check on the real Aberdeen faces)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from pipeline.lib import faces as fc
+from pipeline.lib.config.eigenfaces import evenly_spaced
 from pipeline.lib.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -127,9 +128,9 @@ def test_display_transform_is_the_course_formula():
 
 
 def test_evenly_spaced_includes_first():
-    assert fc.evenly_spaced(4, 100) == [0, 33, 66, 99]
-    assert fc.evenly_spaced(1, 7) == [0]
-    assert fc.evenly_spaced(5, 5) == [0, 1, 2, 3, 4]
+    assert evenly_spaced(4, 100) == [0, 33, 66, 99]
+    assert evenly_spaced(1, 7) == [0]
+    assert evenly_spaced(5, 5) == [0, 1, 2, 3, 4]
 
 
 # ----------------------------------------------------------------------------------- the loading

@@ -7,7 +7,9 @@ import pytest
 
 from pipeline.lib import patches
 from pipeline.lib.arrays import NpyFile
+from pipeline.lib.config.patches import PatchesConfig
 from pipeline.lib.errors import InputError
+from configs import config_of, section_values
 
 
 def stripes_and_spots(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +23,7 @@ def stripes_and_spots(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8), kind
 
 
-CONFIG = patches.PatchConfig(size=4, atoms=8, pooling=2, samples=3000)
+CONFIG = config_of(PatchesConfig, size=4, atoms=8, pooling=2, samples=3000, stride=1)
 
 
 def test_descriptor_shape_and_width():
@@ -119,18 +121,18 @@ def test_encode_is_the_plain_formula():
     ({"size": 1}, "patches.size: expected 2 to 16 pixels, found 1"),
     ({"size": 8, "pooling": 26}, "patches.pooling: expected at most 25"),
     ({"atoms": 1}, "patches.atoms: expected an integer ≥ 2, found 1"),
-    ({"samples": "all"}, "patches.samples: expected an integer ≥ 1, found 'all'"),
+    ({"samples": "all"}, "patches.samples: expected a positive integer, found 'all'"),
     ({"strides": 2}, "patches.strides: unknown key"),
-    ({"stride": 0}, "patches.stride: expected an integer ≥ 1, found 0"),
+    ({"stride": 0}, "patches.stride: expected a positive integer, found 0"),
 ])
 def test_params_are_checked(values, expected):
     with pytest.raises(InputError, match=expected.replace("(", r"\(")):
-        patches.PatchConfig.from_params(values)
+        PatchesConfig.from_values({**section_values("patches"), **values})
 
 
 def test_stride_describes_every_other_patch():
     images, _ = stripes_and_spots(n=6)
-    config = patches.PatchConfig(size=4, atoms=8, pooling=2, samples=3000, stride=2)
+    config = config_of(PatchesConfig, size=4, atoms=8, pooling=2, samples=3000, stride=2)
     dictionary = patches.learn(stripes_and_spots()[0], config, seed=0)
     assert dictionary.stride == 2 and patches.Dictionary.from_arrays(dictionary.arrays()).stride == 2
     dense = patches.Dictionary(4, 1, 1, dictionary.mean, dictionary.whitening, dictionary.atoms)

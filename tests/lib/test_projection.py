@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.lib.config.plot import PlotConfig
 from pipeline.lib.errors import InputError
 from pipeline.lib.projection import METHODS, project_2d
 
@@ -70,8 +71,10 @@ def test_small_inputs():
 def test_unknown_method_is_one_line_naming_the_param(method):
     features, _ = blobs(per_blob=5)
     with pytest.raises(InputError) as error:
-        project_2d(features, method, seed=0)
+        PlotConfig.from_values({"projection": method})
     assert str(error.value) == f"params.yaml: plot.projection: expected one of separation, pca, tsne, found {method!r}"
+    with pytest.raises(ValueError, match="project_2d: expected a method among separation, pca, tsne"):
+        project_2d(features, method, seed=0)
 
 
 def test_separation_runs_x_along_the_clusters_and_needs_them():

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from pipeline.lib.report import content
+from pipeline.lib.report import content, formatting
 from pipeline.lib.errors import InputError
 from pipeline.lib.report import origin as origin_module
 from pipeline.lib.report import render as render_module
@@ -36,15 +36,16 @@ PARAMS = {
     "seed": 4242,
     "demo": {"pairs": 5},
     "data": {"dir": "inputs/competition"},
-    "embed": {"filters": [24, 48], "code_size": 77, "epochs": 13, "batch_size": 96,
-              "learning_rate": 0.0007, "flip": False, "train_samples": None},
+    "embed": {"model": "conv_ae", "filters": [24, 48], "code_size": 77, "epochs": 13, "batch_size": 96,
+              "learning_rate": 0.0007, "flip": False, "train_samples": None, "distribution": "auto"},
     "hog": {"orientations": 7, "cell": 5, "block": 3},
-    "patches": {"size": 5, "atoms": 19, "pooling": 3, "samples": 1234},
+    "patches": {"size": 5, "atoms": 19, "pooling": 3, "samples": 1234, "stride": 1},
     "selftrain": {"code_dims": 21, "hog_dims": 22, "patch_dims": 23, "dims": 24, "folds": 3, "linear_c": 0.033,
                   "filters": [12, 14], "epochs": 17, "batch_size": 66, "learning_rate": 0.0021,
                   "train_samples": None, "min_images": 1500},
-    "pca": {"code_dims": 29, "hog_dims": 31, "patch_dims": 32, "selftrain_dims": 1, "dims": 37, "whiten": True,
-            "incremental": "auto"},
+    "pca": {"views": ["codes", "hog", "patches", "selftrain"], "code_dims": 29, "hog_dims": 31, "patch_dims": 32,
+            "selftrain_dims": 1, "dims": 37, "whiten": True, "min_images_per_dim": 50,
+            "min_images_per_joint_dim": 75, "incremental": "auto", "weights": {"selftrain": 1.75}},
     "cluster": {"method": "kmeans", "alternative": "gmm", "n_init": 11, "minibatch": False},
     "plot": {"projection": "tsne"},
     "eigenfaces": {"dir": "inputs/faces", "k": 4, "rebuild": ["face_a.png", "face_b.png"]},
@@ -321,7 +322,7 @@ def test_header_shows_counts_params_and_date(run_dir: Path):
     for section in ("embed", "pca", "cluster", "eigenfaces"):
         shown = rows[f"Parameters {section}"]
         for key, value in PARAMS[section].items():
-            assert f"{key}: {content.yaml_value(value)}" in shown
+            assert f"{key}: {formatting.yaml_value(value)}" in shown
     assert "learning_rate: 0.0007" in rows["Parameters embed"]
     assert "rebuild: [face_a.png, face_b.png]" in rows["Parameters eigenfaces"]
 
@@ -432,7 +433,7 @@ def test_optional_keys_may_be_missing(tmp_path: Path):
     metrics["data/eigenfaces/summary.json"] = {k: eigen[k] for k in ("share_percent", "variance_percent")}
     del metrics["data/cluster/summary.json"]["alternative"]
     del metrics["data/embed/summary.json"]["final_training_loss"]
-    params = {**PARAMS, "cluster": {"method": "spectral", "alternative": None}}
+    params = {**PARAMS, "cluster": {**PARAMS["cluster"], "method": "spectral", "alternative": None}}
     metrics["data/cluster/summary.json"]["method"] = "spectral"  # a method this module does not know
     make_run(tmp_path, metrics, params)
     page, markdown = render(tmp_path)
@@ -732,7 +733,6 @@ def test_a_seed_method_ii_run_is_marked(tmp_path: Path):
 
 @pytest.mark.parametrize("change, configuration, differences", [
     ({"pca": {"views": ["selftrain", "patches", "codes", "hog"]}}, "defaults", []),  # any order
-    ({"pca": {"views": None}}, "defaults", []),  # absent: all views
     ({"pca": {"whiten": True}}, "other", []),  # seed method I, whitened: neither
     ({"cluster": {"method": "gmm"}}, "other", []),
     ({"pca": {"dims": 47}}, "other", []),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
 from pipeline.lib import selftrain
 from pipeline.lib.errors import InputError
-from pipeline.lib.selftrain import SelfTrainConfig
+from pipeline.lib.config.selftrain import SelftrainConfig
+from configs import section_values
 
-DEFAULTS = yaml.safe_load(open(__import__("pathlib").Path(__file__).resolve().parents[2] / "params.yaml"))["selftrain"]
+DEFAULTS = section_values("selftrain")
 
 
 def discs_and_stripes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -27,21 +27,21 @@ def discs_and_stripes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_repository_defaults_are_valid():
-    config = SelfTrainConfig.from_params(DEFAULTS)
+    config = SelftrainConfig.from_values(DEFAULTS)
     assert config.folds >= 2 and config.filters and config.learning_rate > 0
 
 
 @pytest.mark.parametrize("changes, expected", [
     ({"folds": 1}, "selftrain.folds: expected an integer ≥ 2, found 1"),
-    ({"epochs": 2.5}, "selftrain.epochs: expected an integer ≥ 1, found 2.5"),
+    ({"epochs": 2.5}, "selftrain.epochs: expected a positive integer, found 2.5"),
     ({"linear_c": 0}, r"selftrain.linear_c: expected a number in \(0, inf\], found 0"),
     ({"filters": []}, "selftrain.filters: expected a list of 1 to 5 positive integers"),
-    ({"train_samples": 0}, "selftrain.train_samples: expected an integer ≥ 1, found 0"),
+    ({"train_samples": 0}, "selftrain.train_samples: expected a positive integer or null \(all of its folds\), found 0"),
     ({"round": 2}, "selftrain.round: unknown key"),
 ])
 def test_params_are_checked(changes, expected):
     with pytest.raises(InputError, match=expected):
-        SelfTrainConfig.from_params({**DEFAULTS, **changes})
+        SelftrainConfig.from_values({**DEFAULTS, **changes})
 
 
 def test_content_folds_depend_on_the_pixels_alone():
@@ -59,7 +59,7 @@ def test_bootstrap_clusters_the_views():
     rng = np.random.default_rng(0)
     views = {name: np.column_stack([kind * 5.0, rng.normal(size=(60, 5))]).astype(np.float32)
              for name in ("codes", "hog", "patches")}
-    config = SelfTrainConfig.from_params({**DEFAULTS, "code_dims": 3, "hog_dims": 3, "patch_dims": 3, "dims": 3})
+    config = SelftrainConfig.from_values({**DEFAULTS, "code_dims": 3, "hog_dims": 3, "patch_dims": 3, "dims": 3})
     labels, components, fitted, agreements = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
     # 60 images allow 60 / 50 → 2 whitened dimensions (reduce caps them the same way)
     assert labels.shape == (60,) and components.shape == (60, 2)
@@ -79,7 +79,7 @@ def test_a_bootstrap_that_splits_a_sub_population_is_told():
     views = {name: np.column_stack([rng.normal(size=(n, 4)) + 1.0 * dataset[:, None],
                                     np.outer(crop, np.full(4, 6.0)) + rng.normal(size=(n, 4))]).astype(np.float32)
              for name in ("codes", "hog", "patches")}
-    config = SelfTrainConfig.from_params({**DEFAULTS, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "dims": 2})
+    config = SelftrainConfig.from_values({**DEFAULTS, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "dims": 2})
     labels, components, _, agreements = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
     assert selftrain.agreement(labels, crop.astype(np.int8)) > 0.95  # the wrong split
     warning = selftrain.bootstrap_warning(labels, agreements)
@@ -141,7 +141,7 @@ def test_cnn_learns_the_pseudo_labels_out_of_fold():
     images, kind = discs_and_stripes(240)
     labels = kind.astype(np.int8).copy()
     labels[:12] = 1 - labels[:12]  # 5 % of the pseudo-labels wrong
-    config = SelfTrainConfig.from_params({**DEFAULTS, "filters": [8, 16], "epochs": 4, "batch_size": 32})
+    config = SelftrainConfig.from_values({**DEFAULTS, "filters": [8, 16], "epochs": 4, "batch_size": 32})
     folds = selftrain.content_folds(images, 2)
     scores, models = selftrain.cnn_scores(images, labels, folds, config, seed=0, verbose=0)
     assert len(models) == 2 and scores.shape == (240,)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.lib.autoencoder_config import AutoencoderConfig
+from pipeline.lib.config.embed import EmbedConfig
 from pipeline.lib.errors import InputError
+from configs import config_of
 
 ae = pytest.importorskip("pipeline.lib.autoencoder")  # imports TensorFlow (a few seconds, once)
 vae = pytest.importorskip("pipeline.lib.vae")
 keras = pytest.importorskip("keras")
 
-VAE = AutoencoderConfig(model="vae", batch_size=8)
+VAE = config_of(EmbedConfig, model="vae", batch_size=8)
 REPORT_PARAMS = 336_875  # the seed report's total
 
 
-def fresh(config: AutoencoderConfig = VAE, seed: int = 0, sampling_seed: int | None = 5):
+def fresh(config: EmbedConfig = VAE, seed: int = 0, sampling_seed: int | None = 5):
     keras.backend.clear_session()  # layer and optimizer auto-names restart, as in a new process
     ae.make_deterministic(seed)
     return ae.build_model(config, sampling_seed)
@@ -124,7 +125,7 @@ def test_evaluation_metrics():
     pixels = batch.astype(np.float32) / 255.0
     mse = np.mean((model.predict(pixels, verbose=0).astype(np.float64) - pixels) ** 2)
     assert metrics["reconstruction_loss"] == pytest.approx(mse, rel=1e-5)
-    conv_config = AutoencoderConfig(filters=(4,), code_size=4)
+    conv_config = config_of(EmbedConfig, filters=(4,), code_size=4)
     conv, _ = fresh(conv_config)
     assert ae.evaluation_metrics(conv, conv_config, batch) == {
         "reconstruction_loss": ae.reconstruction_loss(conv, batch)}
@@ -149,7 +150,7 @@ def test_one_training_step_lowers_the_loss_deterministically():
 
 
 def test_build_model_chooses_by_config():
-    conv_config = AutoencoderConfig(filters=(4, 8), code_size=6)
+    conv_config = config_of(EmbedConfig, filters=(4, 8), code_size=6)
     model, encoder = fresh(conv_config)
     assert model.name == "autoencoder" and tuple(encoder.output.shape) == (None, 6) == (None, conv_config.latent_size)
     assert ae.encoder_of(model).output is model.get_layer("code").output
@@ -157,12 +158,12 @@ def test_build_model_chooses_by_config():
 
 
 def test_model_param():
-    assert AutoencoderConfig().model == "conv_ae"
-    config = AutoencoderConfig.from_params({"model": "vae", "seed": 0})
+    assert config_of(EmbedConfig).model == "conv_ae"
+    config = config_of(EmbedConfig, model="vae")
     assert config.model == "vae" and config.latent_size == 96 and config.code_size == 128
     for value in ("VAE", "autoencoder", None, 1):
         with pytest.raises(InputError) as error:
-            AutoencoderConfig(model=value).validate()
+            config_of(EmbedConfig, model=value)
         message = str(error.value)
         assert message.startswith("params.yaml: embed.model: expected one of conv_ae ")
         assert "vae (the seed report's variational autoencoder)" in message

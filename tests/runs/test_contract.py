@@ -150,3 +150,24 @@ def test_plots_are_data_rendered_by_a_known_template():
         assert Path(path).suffix in {".csv", ".tsv", ".json"}, f"{path}: a picture (the report's), not data"
         assert props.get("template") in stock | own, f"{path}: unknown template {props.get('template')}"
     assert {"projection", "curves"} <= own
+
+
+def test_dvc_yaml_and_the_paths_module_name_the_same_files():
+    """pipeline/lib/paths.py names every file a run writes; dvc.yaml declares each of them as some
+    stage's out (or under one), and declares no out the module does not name."""
+    from pipeline.lib import paths
+
+    named = {value.as_posix() for value in vars(paths).values() if isinstance(value, Path)}
+    named |= {path.as_posix() for table in (paths.VIEW_FILES, paths.EIGENFACE_PICTURES) for path in table.values()}
+    outs = {out for stage in SPEC["stages"].values() for key in ("outs", "metrics", "plots")
+            for out in entries(stage.get(key))}
+    assert not sorted(outs - named), "dvc.yaml declares outs that pipeline/lib/paths.py does not name"
+    not_written = {"submissions/kaggle_scores.csv"}  # make scores writes it, outside the DAG
+    folders = {"data", "plots", "reports"}  # parents that hold several outs
+    unwritten = sorted(path for path in named - not_written - folders
+                       if not covered(path, sorted(outs)) and not any(covered(out, [path]) for out in outs))
+    assert not unwritten, "pipeline/lib/paths.py names files no stage declares"
+    code_deps = {dep for stage in SPEC["stages"].values() for dep in entries(stage.get("deps"))
+                 if not dep.startswith(("pipeline/", "${"))}
+    assert not sorted(dep for dep in code_deps if dep not in named and not covered(dep, sorted(named))), \
+        "dvc.yaml reads files pipeline/lib/paths.py does not name"

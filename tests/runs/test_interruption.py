@@ -3,7 +3,7 @@
 `dvc repro` is stopped while a model trains, by Ctrl-C (SIGINT to the whole process group, as a
 terminal sends it) or by SIGKILL (power cut, OOM killer). Afterwards no output of the stage may
 exist under its final name, DVC must see the stage as not up to date, and a plain `dvc repro`
-must finish the pipeline. Plus the unit behaviour that makes it so: pipeline.atomic.
+must finish the pipeline. Plus the unit behaviour that makes it so: pipeline.lib.atomic.
 
 The signal always lands mid-training, however loaded the machine: the stage processes get
 tests/hooks/sitecustomize.py, which blocks ``keras.Model.fit`` after its first epoch and writes a
@@ -31,7 +31,7 @@ MARKER_TIMEOUT = 300  # seconds for DVC, TensorFlow's import and one tiny epoch 
 
 
 def leftovers(folder: Path) -> list[str]:
-    """Hidden temporary files or folders that pipeline.atomic writes beside an output."""
+    """Hidden temporary files or folders that pipeline.lib.atomic writes beside an output."""
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.glob(".*") if p.name != ".gitignore")
@@ -142,7 +142,7 @@ def test_kill_9_mid_training_then_repro_recovers(tmp_path_factory, tmp_path, sta
     assert (repo / submission).read_bytes() == (base / submission).read_bytes()
 
 
-# --- pipeline.atomic ------------------------------------------------------------------------
+# --- pipeline.lib.atomic --------------------------------------------------------------------
 
 class Boom(Exception):
     pass

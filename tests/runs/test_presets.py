@@ -1,6 +1,6 @@
 """The seed report's methods as params: pca.views, the presets' commands, and one run of each.
 
-The commands are the ones the report prints (pipeline.lib.report.content.exp_run_command) and the
+The commands are the ones the report prints (pipeline.lib.report.seed.exp_run_command) and the
 README gives; they run here through bash on a clone of the tiny baseline (tests/tiny_repo.py).
 """
 
@@ -18,34 +18,38 @@ import pytest
 import yaml
 from tiny_repo import BIN, baseline, clone, environment
 
-from pipeline.lib import clustering
-from pipeline.lib.report import content
+from configs import section_values
+
+from pipeline.lib import pca
+from pipeline.lib.config.pca import VIEWS, PcaConfig
 from pipeline.lib.errors import InputError
+from pipeline.lib.report import content, seed
 
 REPO = Path(__file__).resolve().parents[2]
 ALL_VIEWS = ["codes", "hog", "patches", "selftrain"]
-SIZES = {"code_dims": 4, "hog_dims": 4, "patch_dims": 4, "selftrain_dims": 1, "dims": 4, "whiten": True}
+SIZES = {**section_values("pca"), "code_dims": 4, "hog_dims": 4, "patch_dims": 4, "selftrain_dims": 1, "dims": 4,
+         "whiten": True, "min_images_per_dim": 1, "min_images_per_joint_dim": 1}
 
 
 # ------------------------------------------------------------------------------- pca.views
-def test_views_default_to_all_in_a_fixed_order():
-    assert clustering.chosen_views(SIZES) == ALL_VIEWS
-    assert clustering.chosen_views({**SIZES, "views": ["selftrain", "codes"]}) == ["codes", "selftrain"]
-    assert list(clustering.VIEW_DIMS) == ALL_VIEWS == list(content.VIEWS)
+def test_views_are_all_by_default_in_a_fixed_order():
+    assert PcaConfig.from_values(SIZES).views == tuple(ALL_VIEWS)  # the committed params.yaml
+    assert PcaConfig.from_values({**SIZES, "views": ["selftrain", "codes"]}).views == ("codes", "selftrain")
+    assert list(VIEWS) == ALL_VIEWS == list(content.VIEWS)
 
 
 @pytest.mark.parametrize("views", [[], "codes", ["codes", "codes"], ["codes", "pixels"], [1], None, {"codes": 1}])
 def test_bad_views_are_one_line_naming_the_param(views):
     with pytest.raises(InputError) as error:
-        clustering.check_pca_params({**SIZES, "views": views})
+        PcaConfig.from_values({**SIZES, "views": views})
     assert str(error.value) == ("params.yaml: pca.views: expected a non-empty list of codes, hog, patches, "
                                 f"selftrain (each at most once), found {views!r}")
 
 
 def test_only_the_chosen_views_sizes_count():
-    clustering.check_pca_params({**SIZES, "views": ["codes"], "hog_dims": "unused", "dims": 4})
+    PcaConfig.from_values({**SIZES, "views": ["codes"], "hog_dims": "unused", "dims": 4})
     with pytest.raises(InputError, match=r"^params.yaml: pca.dims: expected at most pca.code_dims = 4 "):
-        clustering.check_pca_params({**SIZES, "views": ["codes"], "dims": 5})
+        PcaConfig.from_values({**SIZES, "views": ["codes"], "dims": 5})
 
 
 def test_the_stage_reads_only_the_chosen_views(tmp_path):
@@ -68,10 +72,10 @@ def test_projecting_new_rows_skips_the_views_left_out():
     rng = np.random.default_rng(1)
     views = {"codes": rng.normal(size=(40, 5)), "hog": rng.normal(size=(40, 7)), "patches": rng.normal(size=(40, 3))}
     chosen = {"codes": views["codes"], "patches": views["patches"]}
-    components, fitted, _, _ = clustering.reduce_views(chosen, {"codes": 3, "patches": 2}, 4, whiten=False, seed=0,
+    components, fitted, _, _ = pca.reduce_views(chosen, {"codes": 3, "patches": 2}, 4, whiten=False, seed=0,
                                                     log=lambda line: None)
     # pipeline.label computes every view and passes them all, in reduce's order
-    np.testing.assert_allclose(clustering.project_views(fitted, views), components, atol=1e-4)
+    np.testing.assert_allclose(pca.project_views(fitted, views), components, atol=1e-4)
 
 
 # ---------------------------------------------------------------------------- the presets
@@ -82,9 +86,9 @@ def params_yaml() -> dict:
 def test_the_defaults_configuration_is_params_yaml():
     """The report calls a run "defaults" by these values: they must be params.yaml's own."""
     params = params_yaml()
-    for key, value in content.CONFIGURATIONS["defaults"].items():
+    for key, value in seed.CONFIGURATIONS["defaults"].items():
         section, name = key.split(".")
-        assert params[section][name] == value, f"params.yaml {key} changed: update content.CONFIGURATIONS"
+        assert params[section][name] == value, f"params.yaml {key} changed: update seed.CONFIGURATIONS"
 
 
 def settings(command: str) -> dict[str, str]:
@@ -95,10 +99,10 @@ def settings(command: str) -> dict[str, str]:
 
 def test_the_commands_set_the_presets_and_only_them():
     for name in ("seed method I", "seed method II"):
-        command = content.exp_run_command(name)
-        assert command.startswith(f"dvc exp run -n {content.EXPERIMENT_NAMES[name]} -S ")
+        command = seed.exp_run_command(name)
+        assert command.startswith(f"dvc exp run -n {seed.EXPERIMENT_NAMES[name]} -S ")
         assert {key: yaml.safe_load(value) for key, value in settings(command).items()} == \
-            content.CONFIGURATIONS[name]
+            seed.CONFIGURATIONS[name]
 
 
 def test_readme_commands_are_the_reports():
@@ -107,7 +111,7 @@ def test_readme_commands_are_the_reports():
     given = re.findall(r"dvc exp run -n seed-method-[^\n`]*", readme)
     if not given:
         pytest.skip("README.md gives no seed-method command yet (see /work/notes/readme-preset.md)")
-    expected = {content.exp_run_command(name) for name in content.EXPERIMENT_NAMES}
+    expected = {seed.exp_run_command(name) for name in seed.EXPERIMENT_NAMES}
     for line in given:
         core = re.sub(r" -S 'data\.dir=[^']*'| -S data\.dir=\S*", "", line.strip())
         assert core in expected, line
@@ -124,7 +128,7 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
     base, _ = baseline(tmp_path_factory)
     repo = clone(base, tmp_path / "repo")
     for name, dims, method in (("seed method I", 48, "kmeans"), ("seed method II", 2, "coordinates")):
-        result = run_command(repo, content.exp_run_command(name))
+        result = run_command(repo, seed.exp_run_command(name))
         assert result.returncode == 0, result.stdout[-6000:]
         assert list(json.loads((repo / "data/views/summary.json").read_text())["views"]) == ["codes"]
         assert json.loads((repo / "data/reduce/summary.json").read_text())["dims"] == dims
@@ -135,7 +139,7 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
         assert f"This run is **{name}**: its params are the preset's" in markdown
         assert f"| **{name}** (this run) | `vae` codes → PCA {dims} → " in markdown
         # the run is named by the experiment `dvc exp run -n` gave the stages ($DVC_EXP_NAME)
-        assert f"The report of experiment `{content.EXPERIMENT_NAMES[name]}` (`dvc exp run`)" in markdown
+        assert f"The report of experiment `{seed.EXPERIMENT_NAMES[name]}` (`dvc exp run`)" in markdown
         assert f"| {embed['report_units_loss']:.4f} |" in markdown
         architecture = json.loads((repo / "data/embed/architecture.json").read_text())
         assert architecture["model"] == "vae" and architecture["total_params"] == 336_875  # the seed report's

@@ -60,7 +60,7 @@ def run_in_process(stage: str, workdir: Path, monkeypatch, capsys) -> subprocess
     capsys.readouterr()
     code = 0
     try:
-        main_guard(module.main)
+        main_guard(lambda argv: module.main())  # a stage takes no arguments
     except SystemExit as exit_:
         code = exit_.code
     captured = capsys.readouterr()

@@ -33,7 +33,7 @@ def fill_the_disk(*_args, **_kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-# ------------------------------------------------------------------------ pipeline.atomic, unit
+# -------------------------------------------------------------------- pipeline.lib.atomic, unit
 @pytest.mark.parametrize("writer", ["save_npy", "save_json", "atomic_dir"])
 def test_disk_full_names_the_output_and_leaves_nothing(tmp_path, monkeypatch, writer):
     target = tmp_path / "out" / {"save_npy": "codes.npy", "save_json": "m.json", "atomic_dir": "hog"}[writer]

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.lib.clustering import dims_for
-from pipeline.stages.views import FILES as VIEW_FILES
+from pipeline.lib.config.pca import dims_for
+from pipeline.lib.paths import VIEW_FILES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,10 @@ def run_reduce(tmp_path, n, d, pca):
                                 ("patches", "descriptors", 2 * d), ("selftrain", "features", 2)):
         (tmp_path / "data" / folder).mkdir(parents=True)
         np.save(tmp_path / "data" / folder / f"{name}.npy", rng.normal(size=(n, width)).astype(np.float32))
-    pca = {"code_dims": min(d, n), "hog_dims": min(d, n), "patch_dims": min(d, n), "selftrain_dims": 2, **pca}
+    # every key params.yaml must hold; the joint cap, unless given, the views' own
+    pca = {"views": list(VIEW_FILES), "code_dims": min(d, n), "hog_dims": min(d, n), "patch_dims": min(d, n),
+           "selftrain_dims": 2, "weights": None, "incremental": "auto",
+           "min_images_per_joint_dim": pca.get("min_images_per_dim"), **pca}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"seed": 0, "pca": pca}))
     views = run_stage(tmp_path, "views")
     if views.returncode:
@@ -105,16 +108,16 @@ def test_bad_cap_is_named(tmp_path, key):
 
 def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
     """views then reduce (two processes, an .npy between them) write the fitted arrays that
-    clustering.reduce_views gives in one call (selftrain's bootstrap), byte for byte, and its
+    pca.reduce_views gives in one call (selftrain's bootstrap), byte for byte, and its
     components (to float32 rounding: views projects onto every joint direction at once, a
     matrix product of another width); pca.dims reaches reduce only: views' params never name it."""
-    from pipeline.lib import clustering
+    from pipeline.lib import pca
 
     weights = {"selftrain": 1.5, "hog": 0.5}
     result = run_reduce(tmp_path, 300, 12, {"dims": 5, "whiten": True, "min_images_per_dim": 1, "weights": weights})
     assert result.returncode == 0, result.stderr
     views = read_views(tmp_path)
-    components, fitted, _, _ = clustering.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
+    components, fitted, _, _ = pca.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
                                                     5, whiten=True, seed=0, weights=weights, log=lambda line: None)
     written_components = np.load(tmp_path / "data/reduce/components.npy")
     assert written_components.shape == components.shape == (300, 5)
@@ -131,7 +134,7 @@ def test_views_keeps_every_direction_reduce_may_ask_for_and_reduce_cuts(tmp_path
     """views fits the joint PCA to the views' width capped by the image count (here 300 / 10 =
     30 of 12 + 12 + 12 + 2 = 38); reduce keeps the first pca.dims columns and the same cut of the
     PCA, so pipeline.label's projection of the pool gives reduce's components."""
-    from pipeline.lib import clustering
+    from pipeline.lib import pca
 
     result = run_reduce(tmp_path, 300, 12, {"dims": 7, "whiten": True, "min_images_per_dim": 10})
     assert result.returncode == 0, result.stderr
@@ -146,7 +149,7 @@ def test_views_keeps_every_direction_reduce_may_ask_for_and_reduce_cuts(tmp_path
     assert components.shape == (300, 7)
     fitted = {p.stem: np.load(p) for folder in ("views/pca", "reduce/pca") for p in (tmp_path / "data" / folder).glob("*.npy")}
     views = read_views(tmp_path)
-    np.testing.assert_allclose(clustering.project_views(fitted, views), components, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(pca.project_views(fitted, views), components, rtol=1e-4, atol=1e-4)
     assert np.allclose(components.std(axis=0, ddof=1), 1, atol=1e-4)  # whitened
 
 

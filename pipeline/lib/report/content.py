@@ -20,125 +20,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.lib import paths
+from pipeline.lib.config.params import PARAMS_FILE, read_params
+from pipeline.lib.config.pca import VIEWS as VIEW_REGISTRY
 from pipeline.lib.errors import InputError
-from pipeline.lib.params import load_params
 from pipeline.lib.report.inputs import NUMBER, Checked, Picture, generation_date, read_json, read_png
 from pipeline.lib.report.origin import ABSENT as NOT_SET
 from pipeline.lib.report.origin import Origin, changed_params, read_origin
+from pipeline.lib.report.formatting import (_maybe, accuracy, count, loss, percent, report_units, score, shape,
+                                            yaml_value)
 from pipeline.lib.report.render import render_html, render_markdown
+from pipeline.lib.report.seed import Comparison, gather_comparison
 
 __all__ = ["Report", "gather", "render_html", "render_markdown"]
 
 PARAM_SECTIONS = ("embed", "hog", "patches", "selftrain", "pca", "cluster", "plot", "eigenfaces")
 FILES = {  # key → (file, the stage that writes it: named in the error when it is missing)
-    "prepare": ("data/prepared/summary.json", "prepare"),
-    "embed": ("data/embed/summary.json", "embed"),
-    "views": ("data/views/summary.json", "views"),
-    "reduce": ("data/reduce/summary.json", "reduce"),
-    "cluster": ("data/cluster/summary.json", "cluster"),
-    "selftrain": ("data/selftrain/summary.json", "selftrain"),
-    "predict": ("data/predict/summary.json", "predict"),
-    "eigenfaces": ("data/eigenfaces/summary.json", "eigenfaces"),
-    "architecture": ("data/embed/architecture.json", "embed"),
+    "prepare": (paths.PREPARED_SUMMARY.as_posix(), "prepare"),
+    "embed": (paths.EMBED_SUMMARY.as_posix(), "embed"),
+    "views": (paths.VIEWS_SUMMARY.as_posix(), "views"),
+    "reduce": (paths.REDUCE_SUMMARY.as_posix(), "reduce"),
+    "cluster": (paths.CLUSTER_SUMMARY.as_posix(), "cluster"),
+    "selftrain": (paths.SELFTRAIN_SUMMARY.as_posix(), "selftrain"),
+    "predict": (paths.PREDICT_SUMMARY.as_posix(), "predict"),
+    "eigenfaces": (paths.EIGENFACES_SUMMARY.as_posix(), "eigenfaces"),
+    "architecture": (paths.ARCHITECTURE.as_posix(), "embed"),
 }
 PICTURES = {  # key (as the template names it) → (file, stage)
-    "mean_face": ("plots/eigenfaces/mean_face.png", "eigenfaces"),
-    "eigenfaces": ("plots/eigenfaces/eigenfaces.png", "eigenfaces"),
-    "face_reconstructions": ("plots/eigenfaces/reconstructions.png", "eigenfaces"),
-    "visualization_2d": ("plots/visualization_2d.png", "plot"),
-    "mistakes": ("plots/mistakes.png", "plot"),
-    "reconstructions": ("plots/reconstructions.png", "plot_training"),
-    "training_loss": ("plots/training_loss.png", "plot_training"),
+    "mean_face": (paths.EIGENFACE_PICTURES["mean_face"].as_posix(), "eigenfaces"),
+    "eigenfaces": (paths.EIGENFACE_PICTURES["eigenfaces"].as_posix(), "eigenfaces"),
+    "face_reconstructions": (paths.EIGENFACE_PICTURES["reconstructions"].as_posix(), "eigenfaces"),
+    "visualization_2d": (paths.VISUALIZATION_2D.as_posix(), "plot"),
+    "mistakes": (paths.MISTAKES.as_posix(), "plot"),
+    "reconstructions": (paths.RECONSTRUCTIONS_PNG.as_posix(), "plot_training"),
+    "training_loss": (paths.TRAINING_LOSS_PNG.as_posix(), "plot_training"),
 }
-VIEWS = ("codes", "hog", "patches", "selftrain")  # pca.views: all of them unless it says otherwise
-
-# The seed report's two methods as params (what `dvc exp run -S` sets: README, "The seed report's
-# methods"), and the defaults' method, by the params that tell the three apart. A run is marked as
-# one of them when its params.yaml holds every value listed (pca.views in any order).
-CONFIGURATIONS = {
-    "seed method I": {"embed.model": "vae", "pca.views": ["codes"], "pca.code_dims": 48, "pca.dims": 48,
-                      "pca.whiten": False, "cluster.method": "kmeans"},
-    "seed method II": {"embed.model": "vae", "pca.views": ["codes"], "pca.code_dims": 2, "pca.dims": 2,
-                       "pca.whiten": False, "cluster.method": "coordinates"},
-    # params.yaml's values (tests/runs/test_presets.py checks): the sizes are left out, so tuning them
-    # keeps a run "defaults"; the method is what the seed report's are compared with
-    "defaults": {"embed.model": "conv_ae", "pca.views": list(VIEWS), "pca.whiten": True, "cluster.method": "kmeans"},
-}
-ABSENT = {"embed.model": "conv_ae", "pca.views": list(VIEWS)}  # what the stages use when a key is not set
-
-
-@dataclass(frozen=True)
-class Published:
-    """The seed report's figures for one of its methods, quoted as published (on the course's hw7
-    data; the Kaggle score is the private leaderboard's)."""
-
-    configuration: str  # a key of CONFIGURATIONS
-    method: str  # as the report words it
-    visualization_accuracy: str | None
-    kaggle: str
-    report_units_loss: str | None  # per image: 32·32 × BCE + KL
-
-
-SEED_REPORT = (
-    Published("seed method I", "VAE codes → PCA 48 → k-means", "97.22 %", "0.95375", "578.9316"),
-    Published("seed method II", "PCA to 2 → label by the larger coordinate", None, "0.50087", None),
-)
-
-
-# ------------------------------------------------------------------------------------ formatting
-def count(n: int) -> str:
-    """An integer with thousands separators: 12,345."""
-    return f"{int(n):,}"
-
-
-def percent(value: float, digits: int = 1) -> str:
-    """A value already in percent: 12.3 %."""
-    return f"{value:.{digits}f} %"
-
-
-def accuracy(fraction: float) -> str:
-    """A fraction in [0, 1] as a percentage with two decimals, as the plots show it: 51.50 %."""
-    return percent(100 * fraction, 2)
-
-
-def loss(value: float) -> str:
-    """A loss to four significant digits: 0.02251."""
-    return f"{value:.4g}"
-
-
-def report_units(value: float) -> str:
-    """A loss in the seed report's units (per image), four decimals as it gives them: 578.9316."""
-    return f"{value:.4f}"
-
-
-def score(fraction: float) -> str:
-    """A fraction as Kaggle shows a score, five decimals: 0.95375."""
-    return f"{fraction:.5f}"
-
-
-def yaml_value(value: Any) -> str:
-    """A parameter value written as in params.yaml: null, true, [32, 64], 0.001."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(yaml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {yaml_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def shape(dims: list | None) -> str:
-    """A Keras output shape: (None, 32, 32, 3)."""
-    if not dims:
-        return "—"
-    return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
-
-
-def _maybe(value: Any, form=count) -> str | None:
-    return None if value is None else form(value)
-
+VIEWS = tuple(VIEW_REGISTRY)  # pca.views' choices, in the order the views are put side by side
 
 # ----------------------------------------------------------------------------------- the content
 @dataclass(frozen=True)
@@ -286,17 +203,6 @@ class Autoencoder:
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """The seed report's published figures beside this run's, and which configuration this run is."""
-
-    configuration: str  # a key of CONFIGURATIONS, or "other"
-    differences: list[str]  # "key: this run's value (defaults: value)", where the run is "other"
-    published: tuple[Published, ...]
-    model: str  # embed.model
-    commands: dict[str, str]  # seed method → the `dvc exp run` that runs it
-
-
-@dataclass(frozen=True)
 class Report:
     """Everything the report shows, read from one run's files."""
 
@@ -320,7 +226,7 @@ def gather(root: str | Path = ".", today: dt.date | None = None, origin: Origin 
     value that is missing or of the wrong type.
     """
     root = Path(root)
-    params = Checked(load_params(path=root / "params.yaml"), "params.yaml")
+    params = Checked(read_params(root / PARAMS_FILE), PARAMS_FILE.as_posix())
     files = {key: read_json(root, name, stage) for key, (name, stage) in FILES.items()}
     pictures = {key: read_png(root, name, stage) for key, (name, stage) in PICTURES.items()}
     run = gather_run(params, files["prepare"], origin or read_origin(root))
@@ -392,17 +298,17 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
     code_size = files["embed"].may("code_size", int, params.may("embed.code_size", int))
     views = [view for view in VIEWS if view in files["views"].may("views", dict, dict.fromkeys(VIEWS))]
     weights = {view: files["views"].may(f"views.{view}.weight", NUMBER, 1) for view in views}
-    return Clustering(whiten=bool(params.may("pca.whiten", bool, False)),
+    return Clustering(whiten=params.need("pca.whiten", bool),
                       code_size=_maybe(code_size, str),
                       dims=str(files["reduce"].need("dims", int)),
                       explained_variance=percent(files["reduce"].need("explained_variance_percent")),
-                      projection=params.may("plot.projection", str, "separation"),
+                      projection=params.need("plot.projection", str),
                       views=views,
                       weights={view: f"{weight:g}" for view, weight in weights.items() if weight != 1},
                       share_same=percent(100 * files["predict"].need("share_same")),
                       pairs=count(files["predict"].need("pairs", int)),
-                      minibatch=bool(params.may("cluster.minibatch", bool, False)),
-                      n_init=str(params.may("cluster.n_init", int, 10)),
+                      minibatch=params.need("cluster.minibatch", bool),
+                      n_init=str(params.need("cluster.n_init", int)),
                       methods=methods,
                       better=ranked[0] if differ else None,
                       worse=ranked[1] if differ else None)
@@ -492,53 +398,3 @@ def layer_row(arch: Checked, row: Any) -> dict:
     return row
 
 
-# --------------------------------------------------------------------------- the seed report
-def param(params: Checked, dotted: str) -> Any:
-    """A params.yaml value by its dotted key, any type; None where it is absent."""
-    value: Any = params.data
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def matches(value: Any, expected: Any) -> bool:
-    """Whether a param holds ``expected``: same type (false is not 0), lists in any order."""
-    if isinstance(expected, list):
-        return isinstance(value, list) and sorted(map(str, value)) == sorted(map(str, expected))
-    return type(value) is type(expected) and value == expected
-
-
-def configuration_of(params: Checked) -> tuple[str, list[str]]:
-    """Which of CONFIGURATIONS the run's params are, or "other" and how they differ from the
-    defaults' (``key: value (defaults: value)``). An absent key counts as ABSENT says."""
-    def value(key: str) -> Any:
-        found = param(params, key)
-        return ABSENT.get(key) if found is None else found
-
-    for name, settings in CONFIGURATIONS.items():
-        if all(matches(value(key), expected) for key, expected in settings.items()):
-            return name, []
-    return "other", [f"{key}: {yaml_value(value(key))} (defaults: {yaml_value(expected)})"
-                     for key, expected in CONFIGURATIONS["defaults"].items() if not matches(value(key), expected)]
-
-
-EXPERIMENT_NAMES = {"seed method I": "seed-method-1", "seed method II": "seed-method-2"}
-
-
-def exp_run_command(configuration: str) -> str:
-    """The `dvc exp run` that runs one of the seed methods (on params.yaml's data.dir; add
-    ``-S data.dir=…`` for another folder), quoted for a POSIX shell."""
-    settings = []
-    for key, value in CONFIGURATIONS[configuration].items():
-        text = f"{key}={yaml_value(value).replace(' ', '')}"
-        settings.append(f"-S '{text}'" if "[" in text else f"-S {text}")  # [codes] is a shell glob
-    return f"dvc exp run -n {EXPERIMENT_NAMES[configuration]} {' '.join(settings)}"
-
-
-def gather_comparison(params: Checked) -> Comparison:
-    configuration, differences = configuration_of(params)
-    return Comparison(configuration=configuration, differences=differences, published=SEED_REPORT,
-                      model=params.may("embed.model", str, ABSENT["embed.model"]),
-                      commands={p.configuration: exp_run_command(p.configuration) for p in SEED_REPORT})

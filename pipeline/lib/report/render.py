@@ -24,6 +24,7 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from pipeline.lib.config.pca import VIEWS
 from pipeline.lib.errors import one_line
 from pipeline.lib.report.page import lay_out
 
@@ -71,6 +72,7 @@ def place_pipes(markdown: str) -> str:
                    for line in markdown.splitlines(keepends=True))
 
 
+VIEW_WORDS = {name: view.words for name, view in VIEWS.items()}  # pca.views' names in the report's words
 MARKDOWN_TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE), undefined=jinja2.StrictUndefined, autoescape=False,
     finalize=escape, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -98,7 +100,7 @@ def render_markdown(report: Report, directory: str = "reports") -> str:
         return Md(f"![{escape(alt)}]({links[key]})")
 
     content = {field.name: getattr(report, field.name) for field in fields(report)}
-    text = MARKDOWN_TEMPLATES.get_template("report.md.j2").render(image=image, **content)
+    text = MARKDOWN_TEMPLATES.get_template("report.md.j2").render(image=image, VIEW_WORDS=VIEW_WORDS, **content)
     return place_pipes(text)
 
 
