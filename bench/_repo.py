@@ -2,9 +2,9 @@
 
 A throw-away copy of the project as its own git + DVC repository (never the checkout itself:
 `dvc repro` there would overwrite the checkout's outputs; the copy is made by
-tests/tiny_repo.py, which the tests use too), DVC kept away from the machine's site cache and
-config, commands timed with their peak resident memory, and the stage processes that DVC starts
-watched for their own peak memory.
+devtools/scratch_repo.py, which the tests use too), DVC kept away from the machine's site cache
+and config, commands timed with their peak resident memory, and the stage processes that DVC
+starts watched for their own peak memory.
 
 Data folders are named in BENCHMARKS.md by their path relative to the repository
 (``../shared/data/hw7``), never by a machine's absolute path: :func:`place_repo` puts the copy
@@ -29,13 +29,11 @@ from pathlib import Path
 import psutil
 import yaml
 
-# tests/ has no __init__.py: from the repository root it imports as a namespace package (pytest
-# imports the same file as `tiny_repo`)
-from tests import tiny_repo
-from tests.tiny_repo import commit_all, git, make_repo, write_params  # noqa: F401 (the benchmarks' API)
+from devtools import scratch_repo
+from devtools.scratch_repo import commit_all, git, make_repo, write_params  # noqa: F401 (the benchmarks' API)
 
-REPO_ROOT = tiny_repo.PROJECT
-BIN = tiny_repo.BIN  # the venv's bin: stage commands say `python`, and dvc lives here
+REPO_ROOT = scratch_repo.PROJECT
+BIN = scratch_repo.BIN  # the venv's bin: stage commands say `python`, and dvc lives here
 HW7 = Path(os.environ.get("HW7_DATA", REPO_ROOT.parent / "shared" / "data" / "hw7"))
 DATA_SETS = {"hw7": HW7, "holdout": HW7.parent / "holdout"}
 STAGE_ORDER = tuple(yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
@@ -139,11 +137,7 @@ def set_options(assignments: list[str]) -> str:
 def environment(root: Path) -> dict[str, str]:
     """The tests' environment for DVC and the stages (the venv first on PATH, no PYTHONPATH), with
     DVC's site cache and global/system config under ``root``."""
-    env = tiny_repo.environment()
-    for name in ("site_cache", "global_config", "system_config"):
-        (root / "dvc-home" / name).mkdir(parents=True, exist_ok=True)
-        env[f"DVC_{name.upper()}_DIR"] = str(root / "dvc-home" / name)
-    return env
+    return scratch_repo.environment(dvc_home=root / "dvc-home")
 
 
 def clear_run_cache(repo: Path) -> None:

