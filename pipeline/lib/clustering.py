@@ -16,6 +16,12 @@ from pipeline.lib.config.cluster import METHODS
 # stages that only read labels (predict, plot) start faster.
 
 CHUNK = 65536  # rows per batch when components are streamed from a file
+# The final clusters are checked against the self-trained scores, which learnt the split of a
+# checked bootstrap: at seed 0 the two agree on 99.55 % of hw7's pool, 99.64 % of a 45,000-image
+# set whose faces come in two croppings and 96.5 % of the demo's 400 images. Where the final
+# k-means split off a crop style instead (that set, the scores weighted 1.5), it put 74.3 % of
+# the visualization images right and the scores alone 99.6 %.
+SPLIT_AGREEMENT = 0.9
 
 
 class TwoClusters:
@@ -101,6 +107,24 @@ class TwoClusters:
             labels[start:start + len(batch)] = self._labels(np.asarray(batch, dtype=np.float32))
             start += len(batch)
         return labels
+
+
+def agreement(labels: np.ndarray, other: np.ndarray) -> float:
+    """The share of images two clusterings (N,) put alike, whichever way round their names fall."""
+    same = float(np.mean(labels == other))
+    return max(same, 1.0 - same)
+
+
+def split_check(labels: np.ndarray, scores: np.ndarray) -> tuple[float, str | None]:
+    """How far the final clusters (N,) agree with the sign of the self-trained ``scores`` (N,)
+    (> 0: the bootstrap's pseudo-label 1), and one line when that is below :data:`SPLIT_AGREEMENT`:
+    the final clusters then likely split a sub-population (a crop style) the other views share."""
+    share = agreement(labels, (np.asarray(scores) > 0).astype(np.int8))
+    if share >= SPLIT_AGREEMENT:
+        return share, None
+    return share, (f"the final clusters agree with the self-trained scores' split on {share:.1%} of the images, "
+                   f"below {SPLIT_AGREEMENT:.0%}: they may split a sub-population (a crop style, a pose) the other "
+                   f"views share, not the two datasets; a larger pca.weights.selftrain makes the scores count more")
 
 
 def align(labels: np.ndarray, visualization_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

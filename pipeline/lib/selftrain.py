@@ -74,7 +74,7 @@ def bootstrap(views: dict, config: SelftrainConfig, seed: int,
         components, fitted, info, joined = pca.reduce_views(views, dims, joint_dims, whiten=True, seed=seed, log=log)
         labels = clustering.TwoClusters("kmeans", seed).fit(components).predict(components)
         edges = np.cumsum([0] + [info[name]["dims"] for name in views])
-        agreements = {name: agreement(labels, own_clusters(joined[:, start:end], seed))
+        agreements = {name: clustering.agreement(labels, own_clusters(joined[:, start:end], seed))
                       for name, start, end in zip(views, edges[:-1], edges[1:])}
     return labels, components, fitted, agreements
 
@@ -82,12 +82,6 @@ def bootstrap(views: dict, config: SelftrainConfig, seed: int,
 def own_clusters(block: np.ndarray, seed: int) -> np.ndarray:
     """(N,) int8: k-means' two clusters of one view's whitened block (N, dims)."""
     return clustering.TwoClusters("kmeans", seed).fit(block).predict(block)
-
-
-def agreement(labels: np.ndarray, other: np.ndarray) -> float:
-    """The share of images two clusterings (N,) put alike, whichever way round their names fall."""
-    same = float(np.mean(labels == other))
-    return max(same, 1.0 - same)
 
 
 def bootstrap_warning(labels: np.ndarray, agreements: dict[str, float]) -> str | None:

@@ -4,15 +4,20 @@
 
 Reads data/reduce/components.npy (n + 2k, dims) and data/prepared/rows.json. Fits
 ``cluster.method`` on every row of the pool (visualization rows included, unlabelled), labels
-every row, and names the clusters after the visualization halves. Writes
+every row, and names the clusters after the visualization halves. Checks the split against the
+self-trained scores (data/selftrain/features.npy), which learnt a checked bootstrap's split, and
+warns in one line when they agree on less than 90 % of the pool. Writes
 data/cluster/labels.npy (n + 2k,) int8, data/cluster/model/*.npy (the fitted clusters as
 arrays, and whether the names were swapped, for pipeline.label), data/cluster/summary.json (the
 accuracy on the visualization rows of ``cluster.method`` and of ``cluster.alternative``, so
-one run compares two methods; cluster sizes and where each dataset went: for the report) and
+one run compares two methods; cluster sizes and where each dataset went; the agreement with the
+self-trained scores: for the report) and
 metrics/cluster.json (``visualization_accuracy`` alone: what `dvc exp show` compares).
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -46,6 +51,10 @@ def main() -> None:
             alternative_labels = run_method(config.alternative, config, seed, components, rows)[0]
             summary["alternative"] = {"method": config.alternative,
                                       **clustering.summarize_pool(alternative_labels, rows)}
+    # the self-trained score: the CNN's where one was trained (the last column), else the linear model's
+    summary["selftrain_agreement"], warning = clustering.split_check(labels, np.load(paths.SELFTRAIN_FEATURES)[:, -1])
+    if warning:
+        print(f"cluster: warning: {warning}", file=sys.stderr)
     save_npy(paths.LABELS, labels)
     with atomic_dir(paths.CLUSTER_MODEL) as tmp:
         for key, value in {**model.arrays(), "method": np.array(model.method), "swapped": np.array(swapped)}.items():

@@ -131,3 +131,15 @@ def test_kmeans_labels_are_scikit_learns():
     ours = clustering.TwoClusters("kmeans", 3).fit(features).predict(features)
     theirs = KMeans(2, n_init=10, random_state=3).fit(features).predict(features)
     assert np.array_equal(ours, theirs)
+
+
+def test_the_final_split_is_checked_against_the_self_trained_scores():
+    labels = np.repeat(np.array([0, 1], np.int8), 50)
+    scores = np.where(labels == 1, -2.0, 3.0)  # the same split, named the other way round
+    assert clustering.split_check(labels, scores) == (1.0, None)
+    scores[:9] *= -1  # 91 % alike: still trusted
+    assert clustering.split_check(labels, scores)[1] is None
+    scores[9:11] *= -1  # 89 %
+    share, warning = clustering.split_check(labels, scores)
+    assert share == 0.89 and "agree with the self-trained scores' split on 89.0% of the images, below 90%" in warning
+    assert "\n" not in warning and "pca.weights.selftrain" in warning

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.lib import selftrain
+from pipeline.lib import clustering, selftrain
 from pipeline.lib.errors import InputError
 from pipeline.lib.config.selftrain import SelftrainConfig
 from configs import section_values
@@ -81,14 +81,14 @@ def test_a_bootstrap_that_splits_a_sub_population_is_told():
              for name in ("codes", "hog", "patches")}
     config = SelftrainConfig.from_values({**DEFAULTS, "code_dims": 8, "hog_dims": 8, "patch_dims": 8, "dims": 2})
     labels, components, _, agreements = selftrain.bootstrap(views, config, seed=0, log=lambda line: None)
-    assert selftrain.agreement(labels, crop.astype(np.int8)) > 0.95  # the wrong split
+    assert clustering.agreement(labels, crop.astype(np.int8)) > 0.95  # the wrong split
     warning = selftrain.bootstrap_warning(labels, agreements)
     assert "sub-population" in warning and "smaller cluster holds 25.0% of the pool" in warning
     assert "\n" not in warning
     # split again: the crop becomes one of several parts, merged into the two balanced halves
     resplit = selftrain.balanced_split(components, seed=0)
     assert min(np.mean(resplit == 0), np.mean(resplit == 1)) >= selftrain.SMALLER_SHARE
-    assert selftrain.agreement(resplit, dataset.astype(np.int8)) > 0.95
+    assert clustering.agreement(resplit, dataset.astype(np.int8)) > 0.95
 
 
 def test_balanced_split_keeps_halves_and_refuses_when_none_is_balanced():
@@ -97,15 +97,15 @@ def test_balanced_split_keeps_halves_and_refuses_when_none_is_balanced():
     sizes = [300, 100, 300, 100]  # two groups of 400 at x = 0 and x = 9, each made of two parts
     points = np.concatenate([c + rng.normal(size=(k, 2)) for c, k in zip(centres, sizes)]).astype(np.float32)
     halves = selftrain.balanced_split(points, seed=0)
-    assert selftrain.agreement(halves, (points[:, 0] > 4.5).astype(np.int8)) == 1.0
+    assert clustering.agreement(halves, (points[:, 0] > 4.5).astype(np.int8)) == 1.0
     lopsided = np.concatenate([rng.normal(size=(970, 2)), 20 + rng.normal(size=(30, 2))]).astype(np.float32)
     assert selftrain.balanced_split(lopsided, seed=0, clusters=2) is None
 
 
 def test_a_bootstrap_no_view_agrees_with_is_told():
     labels = np.repeat(np.array([0, 1], np.int8), 50)
-    assert selftrain.agreement(labels, 1 - labels) == 1.0
-    assert selftrain.agreement(labels, np.zeros(100, np.int8)) == 0.5
+    assert clustering.agreement(labels, 1 - labels) == 1.0
+    assert clustering.agreement(labels, np.zeros(100, np.int8)) == 0.5
     assert selftrain.bootstrap_warning(labels, {"codes": 0.9, "patches": 0.96}) is None
     warning = selftrain.bootstrap_warning(labels, {"codes": 0.9, "patches": 0.94})
     assert "no view's own two clusters agree with it on 95% of the images (codes 0.900, patches 0.940)" in warning

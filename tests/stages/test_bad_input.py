@@ -627,11 +627,14 @@ def test_reduce_largest_valid_dims(tmp_path, monkeypatch, capsys, shape, dims):
 
 # ===================================================================== cluster: cluster.* params
 def write_components(workdir: Path, n: int = 20, dims: int = 4, k: int = 2) -> None:
-    """Fake inputs of cluster: the pool's components (n + 2k, dims), n competition rows."""
+    """Fake inputs of cluster: the pool's components (n + 2k, dims), n competition rows, and the
+    self-trained scores (n + 2k, 2) the split is checked against."""
     reduce = workdir / "data" / "reduce"
     reduce.mkdir(parents=True)
     rng = np.random.default_rng(0)
     np.save(reduce / "components.npy", rng.normal(size=(n + 2 * k, dims)).astype(np.float32))
+    (workdir / "data" / "selftrain").mkdir(parents=True)
+    np.save(workdir / "data" / "selftrain" / "features.npy", rng.normal(size=(n + 2 * k, 2)).astype(np.float32))
     (workdir / "data" / "prepared").mkdir(parents=True)
     (workdir / "data" / "prepared" / "rows.json").write_text(json.dumps({"competition": n, "visualization": 2 * k}))
 
