@@ -59,6 +59,10 @@ def metrics(repo: Path) -> dict:
             "bootstrap": selftrain["bootstrap_visualization_accuracy"],
             "linear": selftrain["linear_visualization_accuracy"],
             "cnn": selftrain.get("cnn_visualization_accuracy"),  # null when the pool was too small for a CNN
+            # the checks: was the bootstrap trusted (else split again), and how far the final clusters
+            # agree with the self-trained scores' split
+            "trusted": selftrain.get("bootstrap_trusted"), "resplit": selftrain.get("bootstrap_resplit"),
+            "split_agreement": cluster.get("selftrain_agreement"),
             "loss": embed["reconstruction_loss"], "dims": read("reduce")["dims"]}
 
 
@@ -155,13 +159,17 @@ def summary(results: list[dict], names: list[str]) -> str:
 
 def per_seed(results: list[dict]) -> str:
     """One row per data set and seed: the defaults' figures, then each variant's pair accuracy."""
-    head = ["data set", "seed", "pair accuracy", "visualization", "bootstrap", "linear", "CNN", "alternative",
-            "reconstruction loss", "joint dims", "wall"] + [f"`{a}`" for _, a in VARIANTS]
+    head = ["data set", "seed", "pair accuracy", "visualization", "bootstrap", "bootstrap check", "linear", "CNN",
+            "final ~ self-trained", "alternative", "reconstruction loss", "joint dims", "wall"] + [
+        f"`{a}`" for _, a in VARIANTS]
     rows = []
     for r in results:
         f = r["first"]
-        rows.append([r["name"], str(r["seed"]), pct(f["pair"]), pct(f["visualization"]), pct(f["bootstrap"]),
-                     pct(f["linear"]), pct(f["cnn"]), pct(f["alternative"]), f"{f['loss']:.5f}", str(f["dims"]),
+        check = {True: "trusted", False: "doubted, split again" if f.get("resplit") else "doubted"}.get(
+            f.get("trusted"), "–")
+        rows.append([r["name"], str(r["seed"]), pct(f["pair"]), pct(f["visualization"]), pct(f["bootstrap"]), check,
+                     pct(f["linear"]), pct(f["cnn"]), pct(f.get("split_agreement")), pct(f["alternative"]),
+                     f"{f['loss']:.5f}", str(f["dims"]),
                      f"{f['wall']:.0f} s"]
                     + [f"{pct(v['pair'])}, {v['wall']:.0f} s" for v in r["variants"]])
     return rp.table(head, rows)
@@ -222,7 +230,10 @@ over seeds (min–max); wall cells: median over seeds (min–max), one run per s
 
 {summary(results, names)}
 
-Per seed (variants: pair accuracy, wall time):
+Per seed (variants: pair accuracy, wall time). Bootstrap check: what selftrain said of its
+bootstrap clusters (trusted, or doubted and split again: data/selftrain/summary.json). Final ~
+self-trained: the share of the pool whose final cluster agrees with the sign of the self-trained
+score (data/cluster/summary.json `selftrain_agreement`; below 90 % the cluster stage warns):
 
 {per_seed(results)}
 
