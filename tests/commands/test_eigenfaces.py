@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.lib import paths
 from pipeline.lib import faces as fc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,8 +57,8 @@ def test_stage_mode_writes_metrics_and_plots(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "loading 11 images" in result.stdout and "done in" in result.stdout
 
-    shares = json.loads((tmp_path / "metrics/eigenfaces.json").read_text())
-    metrics = json.loads((tmp_path / "data/eigenfaces/summary.json").read_text())
+    shares = json.loads((tmp_path / paths.EIGENFACES_METRICS).read_text())
+    metrics = json.loads((tmp_path / paths.EIGENFACES_SUMMARY).read_text())
     assert shares == {key: metrics[key] for key in ("share_percent", "variance_percent")}
     assert {"images": 11, "height": 20, "width": 18, "k": 4}.items() <= metrics.items()
     assert metrics["rebuilt"] == ["0.png", "5.png", "10.png"]
@@ -72,7 +73,7 @@ def test_stage_mode_writes_metrics_and_plots(tmp_path):
     assert all(0 < v < 10 for v in metrics["reconstruction_rmse"].values())
 
     for name in ("mean_face.png", "eigenfaces.png", "reconstructions.png"):
-        with Image.open(tmp_path / "plots/eigenfaces" / name) as img:
+        with Image.open(tmp_path / paths.EIGENFACES_PLOTS / name) as img:
             assert img.format == "PNG" and min(img.size) >= 150  # 20x18 faces were blown up
     before = (tmp_path / "plots/eigenfaces/eigenfaces.png").read_bytes()
     assert run(tmp_path).returncode == 0
@@ -84,7 +85,7 @@ def test_stage_mode_rebuild_list_and_absolute_dir(tmp_path):
     write_params(tmp_path, f"  dir: {tmp_path / 'faces'}\n  k: 2\n  rebuild: [4.png, 1.png]\n")
     result = run(tmp_path)
     assert result.returncode == 0, result.stderr
-    metrics = json.loads((tmp_path / "data/eigenfaces/summary.json").read_text())
+    metrics = json.loads((tmp_path / paths.EIGENFACES_SUMMARY).read_text())
     assert metrics["rebuilt"] == ["4.png", "1.png"] and list(metrics["share_percent"]) == ["1", "2"]
 
 

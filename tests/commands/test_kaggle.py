@@ -27,6 +27,7 @@ import yaml
 from conftest import REPO, write_competition
 from kaggle_standin import install, python_path, records
 
+from pipeline.lib import paths
 from pipeline import kaggle
 from pipeline.lib import kaggle_client, layout
 from pipeline.lib.errors import InputError
@@ -405,7 +406,7 @@ def run_workspace(tmp_path: Path, pairs: np.ndarray | None = None) -> Path:
         "predict": {"cmd": "x", "deps": ["data/prepared/pairs.npy", "data/groups/labels.npy"],
                     "outs": ["submissions/submission.csv"], "metrics": ["metrics/predict.json"]}}}))
     write(repo / "metrics/unrelated.json", json.dumps({"pair_accuracy": 0.5}))
-    write(repo / "metrics/predict.json", json.dumps({"pair_accuracy": 0.95, "pairs": 10}))
+    write(repo / paths.PREDICT_METRICS, json.dumps({"pair_accuracy": 0.95, "pairs": 10}))
     write(repo / "metrics/groups.json", json.dumps({"visualization_accuracy": 0.9}))
     write(repo / "params.yaml", "pca:\n  dims: 8\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
@@ -497,7 +498,7 @@ def test_submit_refuses_the_demos_submission_offline_before_credentials(tmp_path
         assert (refused.returncode, refused.stderr) == (2, DEMO_REFUSED)
     assert with_token.calls == []
 
-    shutil.rmtree(repo / "data/demo")  # the demo's data gone: still refused, for its ids
+    shutil.rmtree(repo / paths.DEMO)  # the demo's data gone: still refused, for its ids
     plain = with_token.run("submit", cwd=repo)
     assert plain.returncode == 2 and plain.stderr.count("\n") == 1
     assert f"{EXPECTED_IDS}, found 7 ids, 999993 missing (e.g. id 7)" in plain.stderr
@@ -566,9 +567,9 @@ def test_the_headline_metric_is_the_predict_stages_estimate(tmp_path, source, mo
     repo = run_workspace(tmp_path, pairs_of(source))
     monkeypatch.chdir(repo)
     assert kaggle.headline_metric() == ("pair_accuracy", 0.95)
-    (repo / "metrics/predict.json").write_text('{"pairs": 10}')
+    (repo / paths.PREDICT_METRICS).write_text('{"pairs": 10}')
     assert kaggle.headline_metric() is None  # never another stage's
-    (repo / "metrics/predict.json").unlink()
+    (repo / paths.PREDICT_METRICS).unlink()
     assert kaggle.headline_metric() is None
 
 
@@ -759,7 +760,7 @@ def test_make_targets_call_the_cli_with_the_right_arguments(tmp_path, source):
     refused = make(setup, repo, "data")
     assert refused.returncode != 0 and f"error: {kaggle_client.NO_CREDENTIALS}" in refused.stderr
     assert setup.calls == []
-    demo = write_competition(repo / "data/demo", n_images=12, n_pairs=7)
+    demo = write_competition(repo / paths.DEMO, n_images=12, n_pairs=7)
     write_submission(repo / kaggle.SUBMISSION, pairs_of(demo), np.arange(12) % 2)
     demo_refused = make(setup, repo, "submit")  # no credentials, no ../<competition>: refused for its ids
     assert demo_refused.returncode != 0 and DEMO_REFUSED in demo_refused.stderr

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 from tiny_repo import BIN, baseline, clone, environment
 
+from pipeline.lib import paths
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -22,7 +24,7 @@ def label(repo: Path, *args: str) -> subprocess.CompletedProcess:
 def test_label_applies_the_run_without_training(tmp_path_factory, tmp_path):
     base, _ = baseline(tmp_path_factory)
     repo = clone(base, tmp_path / "repo")
-    folder = repo / "data/demo/competition"
+    folder = repo / paths.DEMO_COMPETITION
     result = label(repo, str(folder), "new.csv")
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(repo / "new.csv")
@@ -33,7 +35,7 @@ def test_label_applies_the_run_without_training(tmp_path_factory, tmp_path):
     # labels may differ a little from the run's, not much.
     accuracy = float(re.search(r"visualization accuracy ([0-9.]+)", result.stdout).group(1))
     estimate = float(re.search(r"estimated pair accuracy ([0-9.]+)", result.stdout).group(1))
-    cluster = json.loads((repo / "metrics/cluster.json").read_text())
+    cluster = json.loads((repo / paths.CLUSTER_METRICS).read_text())
     assert abs(accuracy - cluster["visualization_accuracy"]) <= 0.1 and 0.5 <= estimate <= 1
     assert (repo / "dvc.lock").read_text() == (base / "dvc.lock").read_text()  # nothing was rerun
 
@@ -81,12 +83,12 @@ def test_a_set_unlike_the_runs_own_is_warned_of(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert command.run_accuracy() is None  # no metrics/cluster.json
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/cluster.json").write_text(json.dumps({"visualization_accuracy": 0.9977}))
+    (tmp_path / paths.CLUSTER_METRICS).write_text(json.dumps({"visualization_accuracy": 0.9977}))
     own = command.run_accuracy()
     assert own == 0.9977
     warning = command.unlike_the_run(0.9220, own)
     assert "0.9220" in warning and "0.9977" in warning and "unlike" in warning and "\n" not in warning
     assert command.unlike_the_run(0.9790, own) is None
     assert command.unlike_the_run(0.5002, None) is None
-    (tmp_path / "metrics/cluster.json").write_text(json.dumps({"visualization_accuracy": True}))
+    (tmp_path / paths.CLUSTER_METRICS).write_text(json.dumps({"visualization_accuracy": True}))
     assert command.run_accuracy() is None

@@ -8,13 +8,13 @@ import os
 
 import numpy as np
 import pytest
+from configs import config_of
 from conftest import write_competition
 
 from pipeline.lib import arrays, clustering, layout, pca
 from pipeline.lib.atomic import atomic_path
 from pipeline.lib.config.embed import EmbedConfig
 from pipeline.lib.errors import InputError
-from configs import config_of
 
 
 def test_writer_writes_what_np_save_writes(tmp_path):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from configs import section_values
 
 from pipeline.lib import clustering
 from pipeline.lib.config.cluster import ClusterConfig
 from pipeline.lib.errors import InputError
-from configs import section_values
 
 
 def blobs(n_per: int = 100, d: int = 6, distance: float = 20.0,

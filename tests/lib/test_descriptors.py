@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from configs import config_of
 
 from pipeline.lib import arrays, descriptors
 from pipeline.lib.config.hog import HogConfig
 from pipeline.lib.descriptors import descriptor_size, hog_descriptors
-from configs import config_of
 
 
 def test_hog_in_worker_processes_equals_in_process(tmp_path, monkeypatch):

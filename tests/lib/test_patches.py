@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from configs import config_of, section_values
 
 from pipeline.lib import patches
 from pipeline.lib.arrays import NpyFile
 from pipeline.lib.config.patches import PatchesConfig
 from pipeline.lib.errors import InputError
-from configs import config_of, section_values
 
 
 def stripes_and_spots(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from configs import section_values
 
 from pipeline.lib import pca as reduction
 from pipeline.lib.config.pca import PcaConfig
 from pipeline.lib.errors import InputError
-from configs import section_values
 
 def correlated_codes(n: int = 400, d: int = 12, seed: int = 0) -> np.ndarray:
     """Codes with four strong directions (clear gaps between them) and weak noise, not axis-aligned."""

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from pipeline.lib import paths
 from pipeline.lib.report import content, formatting
 from pipeline.lib.errors import InputError
 from pipeline.lib.report import origin as origin_module
@@ -264,15 +265,15 @@ def allowed_numbers(params: dict, metrics: dict) -> set[str]:
 def test_stage_writes_html_and_markdown(run_dir: Path):
     done = run_stage(run_dir)
     assert done.returncode == 0, done.stderr
-    page = (run_dir / "reports/report.html").read_text()
-    markdown = (run_dir / "reports/report.md").read_text()
+    page = (run_dir / paths.REPORT_HTML).read_text()
+    markdown = (run_dir / paths.REPORT_MD).read_text()
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert f"generated on {EPOCH_DATE} (UTC)" in visible_text(page)
     assert f"generated on {EPOCH_DATE} (UTC)" in markdown
     assert "<style>" in page and "@media print" in page and "break-inside: avoid" in page
     # Same inputs and date → same bytes.
     assert run_stage(run_dir).returncode == 0
-    assert (run_dir / "reports/report.html").read_text() == page
+    assert (run_dir / paths.REPORT_HTML).read_text() == page
 
 
 def test_every_number_shown_comes_from_the_inputs(run_dir: Path):
@@ -397,14 +398,14 @@ def test_markdown_links_pictures_relative_to_reports(run_dir: Path):
 @pytest.mark.parametrize("name", [*METRICS, *PNGS, "params.yaml"])
 def test_missing_input_is_a_one_line_error_naming_it(run_dir: Path, name: str):
     (run_dir / "reports").mkdir()
-    (run_dir / "reports/report.html").write_text("old")
+    (run_dir / paths.REPORT_HTML).write_text("old")
     (run_dir / name).unlink()
     done = run_stage(run_dir)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and name in lines[0], done.stderr
-    assert (run_dir / "reports/report.html").read_text() == "old"  # nothing half-written
-    assert not (run_dir / "reports/report.md").exists()
+    assert (run_dir / paths.REPORT_HTML).read_text() == "old"  # nothing half-written
+    assert not (run_dir / paths.REPORT_MD).exists()
 
 
 @pytest.mark.parametrize("key", ["share_percent", "variance_percent"])
@@ -422,7 +423,7 @@ def test_bad_numbers_are_named(tmp_path: Path):
     make_run(tmp_path, metrics)
     with pytest.raises(InputError, match=r"data/cluster/summary.json: 'alternative.visualization_accuracy'"):
         content.gather(tmp_path, today=TODAY)
-    (tmp_path / "data/cluster/summary.json").write_text("{not json")
+    (tmp_path / paths.CLUSTER_SUMMARY).write_text("{not json")
     with pytest.raises(InputError, match=r"data/cluster/summary.json: expected JSON"):
         content.gather(tmp_path, today=TODAY)
 
@@ -484,7 +485,7 @@ def test_required_keys_are_named(tmp_path: Path, name: str, key: str):
 
 
 def test_missing_file_is_an_input_error_in_the_core(run_dir: Path):
-    (run_dir / "data/predict/summary.json").unlink()
+    (run_dir / paths.PREDICT_SUMMARY).unlink()
     with pytest.raises(InputError, match=r"^data/predict/summary.json: not found: .*stage 'predict'"):
         content.gather(run_dir, today=TODAY)
 
@@ -919,7 +920,7 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
     assert "96.12 % (autoencoder codes), 97.00 % (HOG) and 50.00 % (patch-dictionary descriptors)" in text
     assert "The check found nothing amiss." in text and "0.87654 (0.85123–0.88988, 95 %)" in text
     assert "amiss.\n\n### 2c" in text  # a paragraph of its own, the next part after a blank line
-    summary = run_dir / "data/selftrain/summary.json"
+    summary = run_dir / paths.SELFTRAIN_SUMMARY
     values = json.loads(summary.read_text())
     summary.write_text(json.dumps({**values, "bootstrap_trusted": False}))
     text = content.render_markdown(content.gather(run_dir, today=TODAY))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from configs import section_values
 
 from pipeline.lib import clustering, selftrain
-from pipeline.lib.errors import InputError
 from pipeline.lib.config.selftrain import SelftrainConfig
-from configs import section_values
+from pipeline.lib.errors import InputError
 
 DEFAULTS = section_values("selftrain")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from configs import config_of
 
 from pipeline.lib.config.embed import EmbedConfig
 from pipeline.lib.errors import InputError
-from configs import config_of
 
 ae = pytest.importorskip("pipeline.lib.autoencoder")  # imports TensorFlow (a few seconds, once)
 vae = pytest.importorskip("pipeline.lib.vae")

@@ -17,6 +17,8 @@ import yaml
 from PIL import Image
 from tiny_repo import PROJECT, baseline, clone, dvc
 
+from pipeline.lib import paths
+
 UPSTREAM = ("demo", "prepare", "embed", "hog", "patches", "selftrain")  # learning: minutes
 DOWNSTREAM = ("views", "reduce", "cluster", "predict", "plot", "report")  # tuning: seconds
 PLOTS = ("plots/visualization_2d.png", "plots/mistakes.png", "plots/reconstructions.png",
@@ -90,9 +92,9 @@ def assert_same_path(repo: Path) -> None:
     the competition rows only, ...) would give them other features or labels, and the accuracy
     measured on them would not be the submission's.
     """
-    rows = read_json(repo / "data/prepared/rows.json")
+    rows = read_json(repo / paths.ROWS)
     n = rows["competition"]
-    images = np.load(repo / "data/prepared/images.npy")
+    images = np.load(repo / paths.IMAGES)
     original = {images[i].tobytes(): i for i in range(n)}
     copies = [(n + j, original[images[n + j].tobytes()]) for j in range(rows["visualization"])]
     assert len(copies) == rows["visualization"] == n
@@ -101,7 +103,7 @@ def assert_same_path(repo: Path) -> None:
                  "data/selftrain/features.npy", "data/reduce/components.npy"):
         features = np.load(repo / name)
         np.testing.assert_allclose(features[shown], features[originals], rtol=1e-4, atol=1e-5, err_msg=name)
-    labels = np.load(repo / "data/cluster/labels.npy")
+    labels = np.load(repo / paths.LABELS)
     assert np.array_equal(labels[shown], labels[originals])
 
 
@@ -114,26 +116,26 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     # --- the first `dvc repro` --------------------------------------------------------------
     submission = check_submission(repo, repo / "data/demo/competition/test_case.csv")
     assert len(submission) == 500  # demo.pairs
-    embed = read_json(repo / "data/embed/summary.json")
+    embed = read_json(repo / paths.EMBED_SUMMARY)
     assert embed["reconstruction_loss"] > 0 and np.isfinite(embed["reconstruction_loss"])
-    cluster = read_json(repo / "data/cluster/summary.json")
+    cluster = read_json(repo / paths.CLUSTER_SUMMARY)
     assert 0.5 <= cluster["visualization_accuracy"] <= 1.0
     # the metrics are the numbers runs are compared by; the rest is the report's, in the summaries
-    assert read_json(repo / "metrics/cluster.json") == {key: cluster[key] for key in ["visualization_accuracy"]}
-    selftrain = read_json(repo / "data/selftrain/summary.json")
+    assert read_json(repo / paths.CLUSTER_METRICS) == {key: cluster[key] for key in ["visualization_accuracy"]}
+    selftrain = read_json(repo / paths.SELFTRAIN_SUMMARY)
     for key in ("bootstrap_visualization_accuracy", "linear_visualization_accuracy", "cnn_visualization_accuracy"):
         assert 0.5 <= selftrain[key] <= 1.0
     assert sum(cluster["cluster_sizes"].values()) == 200  # the competition images, not the pool
     assert cluster["alternative"]["method"] == "coordinates"
     assert 0.5 <= cluster["alternative"]["visualization_accuracy"] <= 1.0
-    predict = read_json(repo / "data/predict/summary.json")
+    predict = read_json(repo / paths.PREDICT_SUMMARY)
     assert predict["pairs"] == 500 and 0 <= predict["share_same"] <= 1 and 0.5 <= predict["pair_accuracy"] <= 1
-    assert read_json(repo / "metrics/predict.json") == {key: predict[key] for key in (
+    assert read_json(repo / paths.PREDICT_METRICS) == {key: predict[key] for key in (
         "pair_accuracy", "pair_accuracy_low", "pair_accuracy_high")}
-    assert read_json(repo / "data/reduce/summary.json")["dims"] == 8
-    assert read_json(repo / "data/prepared/summary.json")["images"] == 200
+    assert read_json(repo / paths.REDUCE_SUMMARY)["dims"] == 8
+    assert read_json(repo / paths.PREPARED_SUMMARY)["images"] == 200
     if "eigenfaces" in stages():
-        eigen = read_json(repo / "metrics/eigenfaces.json")
+        eigen = read_json(repo / paths.EIGENFACES_METRICS)
         assert sorted(eigen) == ["share_percent", "variance_percent"]
         for key in ("share_percent", "variance_percent"):
             assert sorted(eigen[key]) == ["1", "2", "3", "4", "5"]
@@ -145,7 +147,7 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
 
     # --- pca.dims reruns reduce (a cut of the joint PCA) and what follows: no training, no PCA --
-    first_components = np.load(repo / "data/reduce/components.npy")
+    first_components = np.load(repo / paths.COMPONENTS)
     run = dvc(repo, "exp", "run", "-S", "pca.dims=4").stdout
     for stage in (*UPSTREAM, "views"):
         assert f"Stage '{stage}' didn't change, skipping" in run
@@ -154,8 +156,8 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     if "eigenfaces" in stages():
         assert "Running stage 'eigenfaces'" not in run
     # the pool: 200 competition images, then the 200 visualization images
-    assert np.load(repo / "data/reduce/components.npy").shape == (400, 4) != first_components.shape
-    assert read_json(repo / "data/reduce/summary.json")["dims"] == 4
+    assert np.load(repo / paths.COMPONENTS).shape == (400, 4) != first_components.shape
+    assert read_json(repo / paths.REDUCE_SUMMARY)["dims"] == 4
     check_submission(repo, repo / "data/demo/competition/test_case.csv")
 
     shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
@@ -175,9 +177,9 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     assert "Stage 'demo' didn't change, skipping" in run
     submission = check_submission(repo, outside / "test_case.csv")
     assert len(submission) == 123
-    assert read_json(repo / "data/prepared/summary.json") == {"images": 60, "pairs": 123,
+    assert read_json(repo / paths.PREPARED_SUMMARY) == {"images": 60, "pairs": 123,
                                                               "visualization_images": 60}
-    assert read_json(repo / "metrics/cluster.json")["visualization_accuracy"] >= 0.5
+    assert read_json(repo / paths.CLUSTER_METRICS)["visualization_accuracy"] >= 0.5
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     assert str(outside) in [dep["path"] for dep in lock["stages"]["prepare"]["deps"]]
     assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")

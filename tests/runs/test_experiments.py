@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from tiny_repo import BIN, PROJECT, baseline, clone, dvc, environment
 
+from pipeline.lib import paths
+
 EXPERIMENTS = {"dims4": ["-S", "pca.dims=4"], "epochs3": ["-S", "embed.epochs=3"]}
 EPOCHS = {"dims4": 2, "epochs3": 3}  # the tiny baseline trains 2 epochs
 MODELS = ["autoencoder", "CNN 1", "CNN 2"]  # the tiny params train a CNN on each of 2 folds
@@ -70,7 +72,7 @@ def test_plots_diff_shows_the_scatter_the_confusion_and_the_training_curves_side
     repo, metrics = experiments
     plots = plots_diff(repo, tmp_path / "dvc_plots")
     assert sorted(plots) == ["plots/confusion.csv", "plots/projection.csv", "plots/training_curves.csv"]
-    summary = json.loads((repo / "data/prepared/summary.json").read_text())
+    summary = json.loads((repo / paths.PREPARED_SUMMARY).read_text())
 
     spec, rows = vega(plots, "plots/projection.csv")
     assert fields(spec) == {"x": "x", "y": "y", "color": "dataset", "shape": "cluster"}
@@ -112,9 +114,9 @@ def test_plots_diff_shows_the_scatter_the_confusion_and_the_training_curves_side
         written = list(csv.DictReader(io.StringIO((repo / plot_id).read_text())))
         shown = vega(plots, plot_id)[1]["epochs3"]
         assert written == [{key: point[key] for key in written[0]} for point in shown], plot_id
-    curves = csv.DictReader(io.StringIO((repo / "plots/training_curves.csv").read_text()))
+    curves = csv.DictReader(io.StringIO((repo / paths.TRAINING_CURVES_CSV).read_text()))
     autoencoder = [row for row in curves if row["model"] == "autoencoder"]
-    reported = json.loads((repo / "data/embed/summary.json").read_text())["final_training_loss"]
+    reported = json.loads((repo / paths.EMBED_SUMMARY).read_text())["final_training_loss"]
     assert float(autoencoder[-1]["loss"]) == pytest.approx(reported, rel=1e-5)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from tiny_repo import HOOKS, Background, baseline, clone, commit_all, declared_outputs, dvc, write_params
 
+from pipeline.lib import paths
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
 
 # Every stage that trains a model: each is killed mid-training and must recover.
@@ -109,8 +110,8 @@ def test_interrupted_embed_leaves_no_finished_output(tmp_path_factory, tmp_path)
     for stage in ("embed", "reduce", "cluster", "predict"):
         assert f"Running stage '{stage}'" in rerun
     assert "Stage 'prepare' didn't change, skipping" in rerun
-    assert (repo / "models/autoencoder.keras").is_file() and (repo / "data/embed/codes.npy").is_file()
-    assert len((repo / "submissions/submission.csv").read_text().splitlines()) == 1 + 500
+    assert (repo / paths.AUTOENCODER).is_file() and (repo / paths.CODES).is_file()
+    assert len((repo / paths.SUBMISSION).read_text().splitlines()) == 1 + 500
     assert dvc(repo, "status").stdout.strip().endswith("Data and pipelines are up to date.")
 
 

@@ -16,6 +16,8 @@ import yaml
 from conftest import params_with, run_stage_in, write_competition
 from tiny_repo import baseline, clone, dvc
 
+from pipeline.lib import paths
+
 AWKWARD = "競賽 資料 (copy)"
 
 
@@ -54,9 +56,9 @@ def test_dvc_exp_run_with_such_a_folder(tmp_path_factory, tmp_path):
     for stage in ("prepare", "embed", "reduce", "cluster", "predict"):
         assert f"Running stage '{stage}'" in run, run[-3000:]
     assert yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))["data"]["dir"] == str(root)
-    assert json.loads((repo / "data/prepared/summary.json").read_text()) == {
+    assert json.loads((repo / paths.PREPARED_SUMMARY).read_text()) == {
         "images": 40, "pairs": 57, "visualization_images": 20}
-    submission = pd.read_csv(repo / "submissions/submission.csv")
+    submission = pd.read_csv(repo / paths.SUBMISSION)
     assert sorted(submission["id"]) == sorted(pd.read_csv(root / "test_case.csv")["id"])
     lock = yaml.safe_load((repo / "dvc.lock").read_text(encoding="utf-8"))
     assert str(root) in [dep["path"] for dep in lock["stages"]["prepare"]["deps"]]

@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from configs import section_values
 from tiny_repo import BIN, baseline, clone, environment
 
-from configs import section_values
-
-from pipeline.lib import pca
+from pipeline.lib import paths, pca
 from pipeline.lib.config.pca import VIEWS, PcaConfig
 from pipeline.lib.errors import InputError
 from pipeline.lib.report import content, seed
@@ -54,16 +53,16 @@ def test_only_the_chosen_views_sizes_count():
 
 def test_the_stage_reads_only_the_chosen_views(tmp_path):
     rng = np.random.default_rng(0)
-    (tmp_path / "data/embed").mkdir(parents=True)
-    np.save(tmp_path / "data/embed/codes.npy", rng.normal(size=(30, 6)).astype(np.float32))
+    (tmp_path / paths.EMBED).mkdir(parents=True)
+    np.save(tmp_path / paths.CODES, rng.normal(size=(30, 6)).astype(np.float32))
     params = {"seed": 0, "pca": {**SIZES, "views": ["codes"], "code_dims": 3, "dims": 3, "whiten": False}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     for stage in ("views", "reduce"):
         result = subprocess.run([sys.executable, "-m", f"pipeline.stages.{stage}"], cwd=tmp_path, capture_output=True,
                                 text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
         assert result.returncode == 0, result.stderr  # no HOG, patch or self-training file there
-    assert list(json.loads((tmp_path / "data/views/summary.json").read_text())["views"]) == ["codes"]
-    assert json.loads((tmp_path / "data/reduce/summary.json").read_text())["dims"] == 3
+    assert list(json.loads((tmp_path / paths.VIEWS_SUMMARY).read_text())["views"]) == ["codes"]
+    assert json.loads((tmp_path / paths.REDUCE_SUMMARY).read_text())["dims"] == 3
     fitted = {p.stem for folder in ("views", "reduce") for p in (tmp_path / "data" / folder / "pca").glob("*.npy")}
     assert fitted == {f"{prefix}_{key}" for prefix in ("codes", "joint") for key in ("mean", "components", "scale")}
 
@@ -130,18 +129,18 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
     for name, dims, method in (("seed method I", 48, "kmeans"), ("seed method II", 2, "coordinates")):
         result = run_command(repo, seed.exp_run_command(name))
         assert result.returncode == 0, result.stdout[-6000:]
-        assert list(json.loads((repo / "data/views/summary.json").read_text())["views"]) == ["codes"]
-        assert json.loads((repo / "data/reduce/summary.json").read_text())["dims"] == dims
-        assert json.loads((repo / "data/cluster/summary.json").read_text())["method"] == method
-        embed = json.loads((repo / "data/embed/summary.json").read_text())
+        assert list(json.loads((repo / paths.VIEWS_SUMMARY).read_text())["views"]) == ["codes"]
+        assert json.loads((repo / paths.REDUCE_SUMMARY).read_text())["dims"] == dims
+        assert json.loads((repo / paths.CLUSTER_SUMMARY).read_text())["method"] == method
+        embed = json.loads((repo / paths.EMBED_SUMMARY).read_text())
         assert embed["code_size"] == 96 and embed["report_units_loss"] > 0
-        markdown = (repo / "reports/report.md").read_text()
+        markdown = (repo / paths.REPORT_MD).read_text()
         assert f"This run is **{name}**: its params are the preset's" in markdown
         assert f"| **{name}** (this run) | `vae` codes → PCA {dims} → " in markdown
         # the run is named by the experiment `dvc exp run -n` gave the stages ($DVC_EXP_NAME)
         assert f"The report of experiment `{seed.EXPERIMENT_NAMES[name]}` (`dvc exp run`)" in markdown
         assert f"| {embed['report_units_loss']:.4f} |" in markdown
-        architecture = json.loads((repo / "data/embed/architecture.json").read_text())
+        architecture = json.loads((repo / paths.ARCHITECTURE).read_text())
         assert architecture["model"] == "vae" and architecture["total_params"] == 336_875  # the seed report's
         assert "| **total** |  |  | **336,875** |" in markdown
     # seed method II reused seed method I's VAE: same embed params, so DVC's run cache restored it
@@ -149,10 +148,10 @@ def test_each_seed_method_runs_and_the_report_says_which(tmp_path_factory, tmp_p
         "Stage 'embed' didn't change, skipping" in result.stdout
 
     # The trained run labels new images with its one view (pipeline.label skips the others).
-    folder = repo / "data/demo/competition"
+    folder = repo / paths.DEMO_COMPETITION
     labelled = subprocess.run([str(BIN / "python"), "-m", "pipeline.label", str(folder), "seed.csv"], cwd=repo,
                               env=environment(), text=True, capture_output=True, timeout=300)
     assert labelled.returncode == 0, labelled.stderr
     accuracy = float(re.search(r"visualization accuracy ([0-9.]+)", labelled.stdout).group(1))
-    run_accuracy = json.loads((repo / "metrics/cluster.json").read_text())["visualization_accuracy"]
+    run_accuracy = json.loads((repo / paths.CLUSTER_METRICS).read_text())["visualization_accuracy"]
     assert accuracy == pytest.approx(run_accuracy, abs=5e-5)  # printed to four decimals

@@ -16,6 +16,8 @@ import pandas as pd
 import yaml
 from tiny_repo import BIN, baseline, clone, commit_all, dvc, environment, git
 
+from pipeline.lib import paths
+
 UP_TO_DATE = "Data and pipelines are up to date."
 
 
@@ -62,18 +64,18 @@ def test_a_teammate_pulls_a_run_and_an_experiment_without_training(tmp_path_fact
     for key, value in (("user.name", "teammate"), ("user.email", "teammate@example.invalid"),
                        ("commit.gpgsign", "false")):
         git(theirs, "config", key, value)
-    assert not (theirs / "submissions/submission.csv").exists()  # DVC's outputs are not in git
+    assert not (theirs / paths.SUBMISSION).exists()  # DVC's outputs are not in git
     dvc(theirs, "pull")
     assert dvc(theirs, "status").stdout.strip().endswith(UP_TO_DATE)
     repro = dvc(theirs, "repro").stdout
     assert "Running stage" not in repro, repro
     for stage in stages(theirs):
         assert f"Stage '{stage}' didn't change, skipping" in repro
-    assert (theirs / "submissions/submission.csv").read_bytes() == (mine / "submissions/submission.csv").read_bytes()
+    assert (theirs / paths.SUBMISSION).read_bytes() == (mine / paths.SUBMISSION).read_bytes()
     assert metrics(theirs) == metrics(mine)
 
     # The pulled models label a competition folder at once: no training.
-    folder = theirs / "data/demo/competition"
+    folder = theirs / paths.DEMO_COMPETITION
     labelled = run(theirs, str(BIN / "python"), "-m", "pipeline.label", str(folder), "out.csv")
     assert labelled.returncode == 0, labelled.stderr
     table = pd.read_csv(theirs / "out.csv")
@@ -85,7 +87,7 @@ def test_a_teammate_pulls_a_run_and_an_experiment_without_training(tmp_path_fact
     # --- an experiment, shared through the git remote (refs) and the DVC remote (data) ---------
     # a tuning experiment, as a team shares most: it reruns the joint PCA onwards, no training
     dvc(mine, "exp", "run", "-n", "shared-exp", "-S", "pca.dims=4")
-    assert np.load(mine / "data/reduce/components.npy").shape[1] == 4
+    assert np.load(mine / paths.COMPONENTS).shape[1] == 4
     mine_short = run(mine, "git", "rev-parse", "--short", "HEAD").stdout.strip()
     message = submit_message(mine)
     assert message.startswith(f"exp shared-exp @ {mine_short}, pair_accuracy "), message
@@ -96,8 +98,8 @@ def test_a_teammate_pulls_a_run_and_an_experiment_without_training(tmp_path_fact
     assert "shared-exp" in dvc(theirs, "exp", "list").stdout
     dvc(theirs, "exp", "apply", "shared-exp")
     assert yaml.safe_load((theirs / "params.yaml").read_text())["pca"]["dims"] == 4
-    assert np.load(theirs / "data/reduce/components.npy").shape[1] == 4  # its outputs, from the DVC remote
+    assert np.load(theirs / paths.COMPONENTS).shape[1] == 4  # its outputs, from the DVC remote
     assert metrics(theirs) == metrics(mine)
-    assert (theirs / "submissions/submission.csv").read_bytes() == (mine / "submissions/submission.csv").read_bytes()
+    assert (theirs / paths.SUBMISSION).read_bytes() == (mine / paths.SUBMISSION).read_bytes()
     assert dvc(theirs, "status").stdout.strip().endswith(UP_TO_DATE)
     assert submit_message(theirs) == message  # the same experiment, named the same

@@ -28,6 +28,7 @@ from conftest import PAIR_HEADER, TINY_PARAMS, params_with, run_stage_in, snapsh
 from hostile import jpeg_claiming, lying_npy, png_claiming
 from PIL import Image
 
+from pipeline.lib import paths
 from pipeline.lib.errors import main_guard
 
 N_IMAGES, N_PAIRS, K = 12, 10, 4
@@ -354,17 +355,17 @@ def test_prepare_good_data_writes_outputs(tmp_path):
     result = run_stage_in("prepare", workdir, params_with(data={"dir": str(root)}))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    images = np.load(workdir / "data/prepared/images.npy")  # the pool: competition images, then visualization
+    images = np.load(workdir / paths.IMAGES)  # the pool: competition images, then visualization
     assert images.shape == (N_IMAGES + 2 * K, 32, 32, 3) and images.dtype == np.uint8
     with Image.open(root / "images" / "000012.jpg") as image:
         np.testing.assert_array_equal(images[11], np.asarray(image.convert("RGB")))
     np.testing.assert_array_equal(images[N_IMAGES:], np.load(root / "visualization.npy"))
-    pairs = np.load(workdir / "data/prepared/pairs.npy")
+    pairs = np.load(workdir / paths.PAIRS)
     assert pairs.shape == (N_PAIRS, 3) and pairs.dtype == np.int64
     np.testing.assert_array_equal(pairs[:, 0], np.arange(N_PAIRS))
-    assert json.loads((workdir / "data/prepared/rows.json").read_text()) == {"competition": N_IMAGES,
+    assert json.loads((workdir / paths.ROWS).read_text()) == {"competition": N_IMAGES,
                                                                              "visualization": 2 * K}
-    assert sorted(p.name for p in (workdir / "data/prepared").iterdir()) == [
+    assert sorted(p.name for p in (workdir / paths.PREPARED).iterdir()) == [
         "images.npy", "pairs.npy", "rows.json", "summary.json"]
 
 
@@ -413,8 +414,8 @@ def test_prepare_quirks_just_work(tmp_path, quirk):
     result = run_stage_in("prepare", workdir, params_with(data={"dir": str(root)}))
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr
-    np.testing.assert_array_equal(np.load(workdir / "data/prepared/pairs.npy"), expected_pairs)
-    images = np.load(workdir / "data/prepared/images.npy")
+    np.testing.assert_array_equal(np.load(workdir / paths.PAIRS), expected_pairs)
+    images = np.load(workdir / paths.IMAGES)
     assert images.shape == (N_IMAGES + 2 * K, 32, 32, 3) and images.dtype == np.uint8
     if quirk == "grey-image":
         assert np.abs(images[1].astype(int) - 77).max() <= 1
@@ -513,7 +514,7 @@ def test_embed_bad_params_file(embed_workdir, case):
 
 def test_embed_missing_prepared_input_fails_before_tensorflow(embed_workdir):
     workdir, stubs, marker = embed_workdir
-    (workdir / "data/prepared/images.npy").unlink()
+    (workdir / paths.IMAGES).unlink()
     (workdir / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS), encoding="utf-8")
     before = snapshot(workdir)
     assert_clean_failure(run_stage_in("embed", workdir, None, extra_path=stubs), workdir, before,
@@ -622,7 +623,7 @@ def test_reduce_largest_valid_dims(tmp_path, monkeypatch, capsys, shape, dims):
     for stage in ("views", "reduce"):
         result = run_in_process(stage, workdir, monkeypatch, capsys)
         assert result.returncode == 0, result.stderr
-    assert np.load(workdir / "data/reduce/components.npy").shape == (shape[0], dims)
+    assert np.load(workdir / paths.COMPONENTS).shape == (shape[0], dims)
 
 
 # ===================================================================== cluster: cluster.* params
@@ -685,7 +686,7 @@ def test_cluster_good_params(tmp_path, monkeypatch, capsys, method):
     workdir = cluster_workdir(tmp_path, 4, {"method": method})
     result = run_in_process("cluster", workdir, monkeypatch, capsys)
     assert result.returncode == 0, result.stderr
-    labels = np.load(workdir / "data/cluster/labels.npy")
+    labels = np.load(workdir / paths.LABELS)
     assert labels.shape == (24,) and set(np.unique(labels)) <= {0, 1}
 
 

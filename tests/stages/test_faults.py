@@ -23,6 +23,7 @@ import yaml
 from conftest import params_with, run_stage_in, snapshot, write_competition
 from tiny_repo import HOOKS, baseline, clone, dvc
 
+from pipeline.lib import paths
 from pipeline.lib.atomic import atomic_dir, atomic_path, save_json, save_npy
 from pipeline.lib.errors import main_guard
 
@@ -140,8 +141,8 @@ def test_dvc_repro_after_a_full_disk_completes(tmp_path_factory, tmp_path):
     assert errors == [f"error: data/reduce/components.npy: {NO_SPACE}; nothing of it was kept: free "
                       f"some space and run dvc repro again"], failed.stdout
     assert "Traceback" not in failed.stdout
-    assert not (repo / "data/reduce/components.npy").exists()
-    assert not list((repo / "data/reduce").glob(".*")), "a temporary file was left in data/reduce"
+    assert not (repo / paths.COMPONENTS).exists()
+    assert not list((repo / paths.REDUCE).glob(".*")), "a temporary file was left in data/reduce"
     assert "reduce:" in dvc(repo, "status").stdout
 
     # Space freed (no fault): a plain `dvc repro` completes (DVC may restore `reduce` from its

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline.lib import paths
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -21,10 +23,10 @@ def write_dvclive_loss(folder: Path, losses: list[float]) -> None:
 
 def run_stage(root: Path, cnns: dict[int, list[float]]) -> subprocess.CompletedProcess:
     """plot_training in ``root`` after an autoencoder of 3 epochs and the CNN of each part in ``cnns``."""
-    (root / "data/embed").mkdir(parents=True)
-    np.save(root / "data/embed/reconstructions.npy", np.zeros((2, 4, 32, 32, 3), np.uint8))
-    write_dvclive_loss(root / "dvclive/embed", [0.3, 0.2, 0.1])
-    (root / "data/selftrain").mkdir(parents=True)
+    (root / paths.EMBED).mkdir(parents=True)
+    np.save(root / paths.RECONSTRUCTIONS, np.zeros((2, 4, 32, 32, 3), np.uint8))
+    write_dvclive_loss(root / paths.EMBED_LIVE, [0.3, 0.2, 0.1])
+    (root / paths.SELFTRAIN).mkdir(parents=True)
     for part, losses in cnns.items():
         write_dvclive_loss(root / f"data/selftrain/curves/cnn_{part}", losses)
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "MPLCONFIGDIR": str(root / "matplotlib")}
@@ -39,7 +41,7 @@ def run_stage(root: Path, cnns: dict[int, list[float]]) -> subprocess.CompletedP
 def test_training_curves_hold_every_model_by_epoch(tmp_path, cnns, models):
     result = run_stage(tmp_path, cnns)
     assert result.returncode == 0, result.stderr
-    curves = pd.read_csv(tmp_path / "plots/training_curves.csv")
+    curves = pd.read_csv(tmp_path / paths.TRAINING_CURVES_CSV)
     assert list(curves.columns) == ["model", "epoch", "loss"]
     assert list(dict.fromkeys(curves["model"])) == models
     rows = {model: list(zip(part["epoch"], part["loss"]))

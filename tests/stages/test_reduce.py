@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from pipeline.lib import paths
 from pipeline.lib.config.pca import dims_for
 from pipeline.lib.paths import VIEW_FILES
 
@@ -63,16 +64,16 @@ def test_stage_caps_and_records_both_sizes(tmp_path):
     result = run_reduce(tmp_path, 200, 16, {"dims": 12, "whiten": True, "min_images_per_dim": 50})
     assert result.returncode == 0, result.stderr
     assert "pca.dims 12 capped to 4" in result.stdout
-    metrics = json.loads((tmp_path / "data/reduce/summary.json").read_text())
+    metrics = json.loads((tmp_path / paths.REDUCE_SUMMARY).read_text())
     assert (metrics["dims"], metrics["dims_requested"]) == (4, 12)
-    assert np.load(tmp_path / "data/reduce/components.npy").shape == (200, 4)
+    assert np.load(tmp_path / paths.COMPONENTS).shape == (200, 4)
 
 
 def test_request_beyond_the_images_is_capped(tmp_path):
     result = run_reduce(tmp_path, 6, 16, {"dims": 10, "whiten": True, "min_images_per_dim": 1})
     assert result.returncode == 0, result.stderr
     assert "pca.dims 10 capped to 6" in result.stdout
-    assert np.load(tmp_path / "data/reduce/components.npy").shape == (6, 6)
+    assert np.load(tmp_path / paths.COMPONENTS).shape == (6, 6)
 
 
 def test_the_repository_defaults_run_on_the_demo_size(tmp_path):
@@ -80,8 +81,8 @@ def test_the_repository_defaults_run_on_the_demo_size(tmp_path):
     defaults = yaml.safe_load((REPO / "params.yaml").read_text())["pca"]
     result = run_reduce(tmp_path, 400, 128, defaults)
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "data/reduce/summary.json").read_text())["dims"] == 5  # 400 / 75
-    views = json.loads((tmp_path / "data/views/summary.json").read_text())
+    assert json.loads((tmp_path / paths.REDUCE_SUMMARY).read_text())["dims"] == 5  # 400 / 75
+    views = json.loads((tmp_path / paths.VIEWS_SUMMARY).read_text())
     assert views["views"]["hog"]["dims"] == 8 and views["dims"] == 8 + 8 + 8 + 1  # 400 / 50 each
     assert views["joint"]["dims"] == 5
 
@@ -93,10 +94,10 @@ def test_the_joint_cap_has_its_own_rule(tmp_path):
                                             "min_images_per_joint_dim": 100})
     assert result.returncode == 0, result.stderr
     assert "pca.dims 12 capped to 3: the image count and pca.min_images_per_joint_dim 100" in result.stdout
-    views = json.loads((tmp_path / "data/views/summary.json").read_text())
+    views = json.loads((tmp_path / paths.VIEWS_SUMMARY).read_text())
     assert views["views"]["hog"]["dims"] == 10 and views["joint"]["dims"] == 3
-    assert np.load(tmp_path / "data/views/components.npy").shape == (300, 3)
-    assert np.load(tmp_path / "data/reduce/components.npy").shape == (300, 3)
+    assert np.load(tmp_path / paths.VIEWS_COMPONENTS).shape == (300, 3)
+    assert np.load(tmp_path / paths.COMPONENTS).shape == (300, 3)
 
 
 @pytest.mark.parametrize("key", ["min_images_per_dim", "min_images_per_joint_dim"])
@@ -119,13 +120,13 @@ def test_the_two_stages_give_what_one_call_of_both_gives(tmp_path):
     views = read_views(tmp_path)
     components, fitted, _, _ = pca.reduce_views(views, {"codes": 12, "hog": 12, "patches": 12, "selftrain": 2},
                                                     5, whiten=True, seed=0, weights=weights, log=lambda line: None)
-    written_components = np.load(tmp_path / "data/reduce/components.npy")
+    written_components = np.load(tmp_path / paths.COMPONENTS)
     assert written_components.shape == components.shape == (300, 5)
     np.testing.assert_allclose(written_components, components, rtol=1e-5, atol=1e-5)
-    assert np.array_equal(written_components, np.load(tmp_path / "data/views/components.npy")[:, :5])
+    assert np.array_equal(written_components, np.load(tmp_path / paths.VIEWS_COMPONENTS)[:, :5])
     written = {p.stem: np.load(p) for folder in ("views", "reduce") for p in (tmp_path / "data" / folder / "pca").glob("*.npy")}
     assert written.keys() == fitted.keys() and all(np.array_equal(written[key], fitted[key]) for key in fitted)
-    assert {p.stem for p in (tmp_path / "data/reduce/pca").glob("*.npy")} == {"joint_mean", "joint_components", "joint_scale"}
+    assert {p.stem for p in (tmp_path / paths.REDUCE_PCA).glob("*.npy")} == {"joint_mean", "joint_components", "joint_scale"}
     dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert "pca.dims" not in dvc["views"]["params"] and "pca" in dvc["reduce"]["params"]
 
@@ -138,14 +139,14 @@ def test_views_keeps_every_direction_reduce_may_ask_for_and_reduce_cuts(tmp_path
 
     result = run_reduce(tmp_path, 300, 12, {"dims": 7, "whiten": True, "min_images_per_dim": 10})
     assert result.returncode == 0, result.stderr
-    assert np.load(tmp_path / "data/views/components.npy").shape == (300, 30)
-    metrics = json.loads((tmp_path / "data/views/summary.json").read_text())
+    assert np.load(tmp_path / paths.VIEWS_COMPONENTS).shape == (300, 30)
+    metrics = json.loads((tmp_path / paths.VIEWS_SUMMARY).read_text())
     assert (metrics["dims"], metrics["joint"]["dims"]) == (38, 30)
     ratio = np.load(tmp_path / "data/views/joint/joint_explained_variance_ratio.npy")
     assert ratio.shape == (30,) and np.all(np.diff(ratio) <= 0)
-    reduced = json.loads((tmp_path / "data/reduce/summary.json").read_text())
+    reduced = json.loads((tmp_path / paths.REDUCE_SUMMARY).read_text())
     assert reduced["dims"] == 7 and reduced["explained_variance_percent"] == pytest.approx(100 * ratio[:7].sum())
-    components = np.load(tmp_path / "data/reduce/components.npy")
+    components = np.load(tmp_path / paths.COMPONENTS)
     assert components.shape == (300, 7)
     fitted = {p.stem: np.load(p) for folder in ("views/pca", "reduce/pca") for p in (tmp_path / "data" / folder).glob("*.npy")}
     views = read_views(tmp_path)
