@@ -183,6 +183,8 @@ def main() -> int:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="change the copy's params.yaml (e.g. embed.epochs=1); repeatable")
     parser.add_argument("--keep", action="store_true", help="keep the temporary repositories")
+    parser.add_argument("--section", default="accuracy",
+                        help="the BENCHMARKS.md section to write (another name keeps the accuracy one)")
     parser.add_argument("--from-log", type=Path, metavar="LOG",
                         help="measure nothing: write the section from the output of an earlier run "
                              "with the same --data, --seeds and --set (what it printed per seed)")
@@ -213,9 +215,11 @@ def main() -> int:
                              for arg, name in zip(args.data, names))
     changed = (f" **Not the defaults**: the copy's params.yaml was changed first (`{' '.join(args.settings)}`)."
                if args.settings else "")
-    record.update_section("accuracy", f"""## Accuracy of the defaults, per seed
+    heading = "Accuracy of the defaults, per seed" + ("" if args.section == "accuracy" else f": {', '.join(names)}")
+    section = "" if args.section == "accuracy" else f" --section {args.section}"
+    record.update_section(args.section, f"""## {heading}
 
-`.venv/bin/python -m bench.accuracy --data {' '.join(names)} --seeds {' '.join(map(str, args.seeds))}{rp.set_options(args.settings)}`:
+`.venv/bin/python -m bench.accuracy --data {' '.join(names)} --seeds {' '.join(map(str, args.seeds))}{rp.set_options(args.settings)}{section}`:
 for each data set ({folders_text}) and seed, a fresh git + DVC copy of the project with the
 repository's params runs `dvc exp run -S data.dir=<folder> -S seed=<seed>` from a clean state
 (nothing cached: the wall time is a user's first run, training included), then one `dvc exp run -S …`
