@@ -26,15 +26,15 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def build(out: Path, images: int, pairs: int, seed: int) -> None:
     hw7, holdout = SHARED / "hw7", SHARED / "holdout"
-    files = sorted((hw7 / "images").glob("*.jpg")) + sorted((holdout / "images").glob("*.jpg"))
+    hw7_files = sorted((hw7 / "images").glob("*.jpg"))
+    files = hw7_files + sorted((holdout / "images").glob("*.jpg"))
     if images < len(files):
         raise SystemExit(f"error: --images: expected at least {len(files)} (hw7's and the holdout's), found {images}")
     (out / "images").mkdir(parents=True)
     for number, source in enumerate(files, start=1):
         shutil.copyfile(source, out / "images" / f"{number:06d}.jpg")
     rng = np.random.default_rng(seed)
-    hw7_count = len(list((hw7 / "images").glob("*.jpg")))
-    for number, index in enumerate(rng.choice(hw7_count, images - len(files), replace=False) + 1,
+    for number, index in enumerate(rng.choice(len(hw7_files), images - len(files), replace=False) + 1,
                                    start=len(files) + 1):
         mirrored = Image.open(hw7 / "images" / f"{index:06d}.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         mirrored.save(out / "images" / f"{number:06d}.jpg", quality=95)

@@ -43,9 +43,6 @@ from pipeline.lib.submission import write_submission
 from pipeline.lib.training import quiet_tensorflow
 
 USAGE = "%(prog)s COMPETITION_DIR OUT_CSV\n   or: %(prog)s IMAGES_DIR TEST_CASE_CSV OUT_CSV"
-AUTOENCODER = paths.AUTOENCODER
-CNNS = paths.SELFTRAIN_CNNS
-RUN_METRICS = paths.CLUSTER_METRICS  # the run's own visualization accuracy
 # a new set this far below the run's own visualization accuracy is warned of: hw7 relabelled by its
 # own run falls 0.03 point below, the holdout labelled by hw7's run 7.5 points (BENCHMARKS.md, label)
 UNLIKE_BELOW = 0.02
@@ -59,12 +56,13 @@ def load_arrays(folder: Path) -> dict[str, np.ndarray]:
 
 def load_trained() -> dict:
     """The run's fitted arrays and model paths, checked to be there before any image is decoded."""
-    for path in (AUTOENCODER, *FITTED.values()):
+    for path in (paths.AUTOENCODER, *FITTED.values()):
         if not path.exists():
             raise InputError(f"{path}: expected the output of a finished run (dvc repro, or dvc pull of a "
                              f"shared one), found nothing")
     # no CNN when the run's pool was smaller than selftrain.min_images: the linear score alone
-    return {"cnns": sorted(CNNS.glob("cnn_*.keras")), **{name: load_arrays(folder) for name, folder in FITTED.items()}}
+    return {"cnns": sorted(paths.SELFTRAIN_CNNS.glob("cnn_*.keras")),
+            **{name: load_arrays(folder) for name, folder in FITTED.items()}}
 
 
 def read_test_set(args: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -91,7 +89,7 @@ def label(pool: np.ndarray, trained: dict) -> np.ndarray:
 
     from pipeline.lib import autoencoder, selftrain
 
-    encoder = autoencoder.encoder_of(keras.models.load_model(AUTOENCODER))
+    encoder = autoencoder.encoder_of(keras.models.load_model(paths.AUTOENCODER))
     views = {"codes": autoencoder.encode(encoder, pool, np.empty((len(pool), encoder.output.shape[-1]), np.float32),
                                          label="encode"),
              "hog": hog_descriptors(pool, load(HogConfig), label="hog")}
@@ -113,7 +111,7 @@ def label(pool: np.ndarray, trained: dict) -> np.ndarray:
 def run_accuracy() -> float | None:
     """The run's own visualization accuracy (metrics/cluster.json), or None where it cannot be read."""
     try:
-        accuracy = json.loads(RUN_METRICS.read_text(encoding="utf-8"))["visualization_accuracy"]
+        accuracy = json.loads(paths.CLUSTER_METRICS.read_text(encoding="utf-8"))["visualization_accuracy"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return float(accuracy) if isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool) else None
@@ -125,7 +123,7 @@ def unlike_the_run(accuracy: float, own: float | None) -> str | None:
     if own is None or accuracy >= own - UNLIKE_BELOW:
         return None
     return (f"visualization accuracy {accuracy:.4f} here against {own:.4f} on the run's own images "
-            f"({RUN_METRICS}): these images are unlike the ones the run learned from; "
+            f"({paths.CLUSTER_METRICS}): these images are unlike the ones the run learned from; "
             f"`dvc exp run -S data.dir=…` fits the pipeline to them instead")
 
 

@@ -20,10 +20,6 @@ from pipeline.lib.config.params import load
 from pipeline.lib.config.eigenfaces import EigenfacesConfig
 from pipeline.lib.errors import stage_guard
 
-METRICS = paths.EIGENFACES_METRICS  # each eigenface's share: what `dvc metrics show` lists
-SUMMARY = paths.EIGENFACES_SUMMARY  # those, the faces' size and the rebuilt faces' RMSE
-PLOTS = paths.EIGENFACES_PLOTS
-
 
 def main() -> None:
     started = time.perf_counter()
@@ -42,17 +38,19 @@ def main() -> None:
     ranks = [str(i + 1) for i in range(k)]
     shares = {"share_percent": dict(zip(ranks, model.share_percent[:k].tolist())),
               "variance_percent": dict(zip(ranks, model.variance_percent[:k].tolist()))}
-    save_json(SUMMARY, {
+    # those shares, the faces' size and the rebuilt faces' RMSE, for the report
+    save_json(paths.EIGENFACES_SUMMARY, {
         "images": n, "height": h, "width": w, "k": k, **shares,
         "rebuilt": chosen,
         "reconstruction_rmse": {name: fc.rmse(o, r) for name, o, r in zip(chosen, originals, rebuilt)},
     })
-    save_json(METRICS, shares)
+    save_json(paths.EIGENFACES_METRICS, shares)  # each eigenface's share: what `dvc metrics show` lists
     eigenfaces = [fc.display_transform(model.eigenface_image(i)) for i in range(k)]
     for name, figure in drawing.eigenface_figures(model.mean, eigenfaces, model.share_percent,
                                                   originals, rebuilt, chosen, k).items():
         save_figure(paths.EIGENFACE_PICTURES[name], figure)
-    print(f"eigenfaces: done in {time.perf_counter() - started:.1f} s -> {METRICS}, {SUMMARY}, {PLOTS}/",
+    print(f"eigenfaces: done in {time.perf_counter() - started:.1f} s -> {paths.EIGENFACES_METRICS}, "
+          f"{paths.EIGENFACES_SUMMARY}, {paths.EIGENFACES_PLOTS}/",
           flush=True)
 
 

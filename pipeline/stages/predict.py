@@ -22,8 +22,6 @@ from pipeline.lib.estimate import INTERVAL, estimate_pair_accuracy
 from pipeline.lib.pool import Rows
 from pipeline.lib.submission import write_submission
 
-SUBMISSION = paths.SUBMISSION
-
 
 def main() -> None:
     started = time.perf_counter()
@@ -31,15 +29,16 @@ def main() -> None:
     pairs = np.load(paths.PAIRS)
     labels = np.load(paths.LABELS)
     competition, visualization = rows.competition_part(labels), rows.visualization_part(labels)
-    table = write_submission(SUBMISSION, pairs, competition)
+    table = write_submission(paths.SUBMISSION, pairs, competition)
     share = float(table["label"].mean()) if len(table) else 0.0
     estimate = estimate_pair_accuracy(competition, visualization, pairs)
     metrics = {"pair_accuracy": estimate.accuracy, "pair_accuracy_low": estimate.low,
                "pair_accuracy_high": estimate.high}
     # the summary: the metrics, the pair count and the share labelled 1
-    save_json(paths.PREDICT_SUMMARY, {**metrics, "pair_accuracy_coverage": INTERVAL, "pairs": len(table), "share_same": share})
+    save_json(paths.PREDICT_SUMMARY, {**metrics, "pair_accuracy_coverage": INTERVAL, "pairs": len(table),
+                                      "share_same": share})
     save_json(paths.PREDICT_METRICS, metrics)
-    print(f"predict: {len(table)} pairs, {100 * share:.1f} % labelled 1 → {SUBMISSION}; estimated "
+    print(f"predict: {len(table)} pairs, {100 * share:.1f} % labelled 1 → {paths.SUBMISSION}; estimated "
           f"pair accuracy {estimate.describe()}, {INTERVAL:.0%} interval ({time.perf_counter() - started:.2f} s)")
 
 

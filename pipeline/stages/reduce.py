@@ -22,19 +22,17 @@ from pipeline.lib.config.params import load
 from pipeline.lib.config.pca import PcaConfig
 from pipeline.lib.errors import InputError, stage_guard
 
-VIEWS = paths.VIEWS_COMPONENTS
-JOINT = paths.VIEWS_JOINT
-
 
 def main() -> None:
     config = load(PcaConfig)
-    joint = arrays.NpyFile(VIEWS)  # streamed in chunks, never loaded whole nor mapped
-    fitted = {key: arrays.NpyFile(JOINT / f"{key}.npy").read() for key in (
+    joint = arrays.NpyFile(paths.VIEWS_COMPONENTS)  # streamed in chunks, never loaded whole nor mapped
+    fitted = {key: arrays.NpyFile(paths.VIEWS_JOINT / f"{key}.npy").read() for key in (
         "joint_mean", "joint_components", "joint_scale", "joint_explained_variance_ratio")}
     for key in ("joint_scale", "joint_explained_variance_ratio"):
         if fitted[key].shape != joint.shape[1:]:
-            raise InputError(f"{JOINT / key}.npy: expected shape {joint.shape[1:]}, one value per column of "
-                             f"{VIEWS}, found {fitted[key].shape}: rerun the stage views (dvc repro)")
+            raise InputError(f"{paths.VIEWS_JOINT / key}.npy: expected shape {joint.shape[1:]}, one value per "
+                             f"column of {paths.VIEWS_COMPONENTS}, found {fitted[key].shape}: rerun the stage "
+                             f"views (dvc repro)")
     # views kept every direction the image-count cap allows, and no more than the views' width
     dims, note = config.capped(None, len(joint))
     if note:

@@ -131,7 +131,7 @@ def test_view_weights_are_checked(weights, found):
 
 def test_view_weights_default_to_one():
     weights = lambda value: PcaConfig.from_values({**section_values("pca"), "weights": value})  # noqa: E731
-    assert weights({}).weights == {} and weights(None).weights == {} and weights(None).weight("hog") == 1.0
+    assert weights({}).weights == {} and weights(None).weights == {}
     assert weights({"selftrain": 2}).weights == {"selftrain": 2.0}
 
 

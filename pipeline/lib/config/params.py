@@ -76,11 +76,14 @@ Config = TypeVar("Config")
 
 
 def load(config: type[Config], path: str | Path = PARAMS_FILE, **options) -> Config:
-    """The section of params.yaml that ``config`` (one of the classes below) describes, checked."""
+    """The params.yaml section that ``config``, a ``pipeline.lib.config.<section>`` class, describes, checked."""
     return config.from_values(read_section(config.SECTION, path), **options)
 
 
 # ------------------------------------------------------------------------------ checking values
+_AS_GIVEN = object()  # Section.bad's default: the value the section holds under the key
+
+
 class Section:
     """One section's values, checked key by key in one message style.
 
@@ -101,8 +104,8 @@ class Section:
     def key(self, key: str) -> str:
         return f"{self.name}.{key}"
 
-    def bad(self, key: str, expected: str, found: Any = None) -> ConfigError:
-        return bad(self.key(key), expected, self.values.get(key) if found is None else found)
+    def bad(self, key: str, expected: str, found: Any = _AS_GIVEN) -> ConfigError:
+        return bad(self.key(key), expected, self.values.get(key) if found is _AS_GIVEN else found)
 
     def integer(self, key: str, least: int = 1, expected: str | None = None) -> int:
         value = self.values[key]

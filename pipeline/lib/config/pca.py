@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from pipeline.lib.config.params import Section, bad
 
+
 @dataclass(frozen=True)
 class View:
     """One view of the pool that pca.views may choose."""
@@ -21,6 +22,7 @@ class View:
 VIEWS = {"codes": View("code_dims", "autoencoder codes"), "hog": View("hog_dims", "HOG"),
          "patches": View("patch_dims", "patch-dictionary descriptors"),
          "selftrain": View("selftrain_dims", "self-trained scores")}
+NO_CAP = "a positive integer (1: no cap)"  # what pca.min_images_per_dim and _per_joint_dim take
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,9 @@ class PcaConfig:
 
     @classmethod
     def from_values(cls, values: dict, *, joint: bool = True) -> "PcaConfig":
-        section = Section(cls.SECTION, values, ["views", *(view.dims_key for view in VIEWS.values()), "weights", "dims", "whiten",
-                                                 "min_images_per_dim", "min_images_per_joint_dim", "incremental"],
-                          optional=() if joint else ("dims",))
+        keys = ["views", *(view.dims_key for view in VIEWS.values()), "weights", "dims", "whiten",
+                "min_images_per_dim", "min_images_per_joint_dim", "incremental"]
+        section = Section(cls.SECTION, values, keys, optional=() if joint else ("dims",))
         names = values["views"]
         if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n in VIEWS for n in names)
                 or len(set(names)) != len(names)):
@@ -72,23 +74,21 @@ class PcaConfig:
             raise section.bad("incremental", "auto, true or false")
         return cls(views=views, dims_of=dims_of, weights={name: float(w) for name, w in weights.items()},
                    dims=dims, whiten=section.flag("whiten"),
-                   min_images_per_dim=section.integer("min_images_per_dim", expected="a positive integer (1: no cap)"),
-                   min_images_per_joint_dim=section.integer("min_images_per_joint_dim",
-                                                            expected="a positive integer (1: no cap)"),
+                   min_images_per_dim=section.integer("min_images_per_dim", expected=NO_CAP),
+                   min_images_per_joint_dim=section.integer("min_images_per_joint_dim", expected=NO_CAP),
                    incremental=values["incremental"])
-
-    def weight(self, view: str) -> float:
-        return self.weights.get(view, 1.0)
 
     def check_width(self, view: str, width: int, where: object) -> None:
         """A view's PCA size is at most its width (``where``: the file it was read from)."""
         if self.dims_of[view] > width:
-            raise bad(f"pca.{VIEWS[view].dims_key}", f"at most {width}, the width of {where}", self.dims_of[view])
+            raise bad(f"pca.{VIEWS[view].dims_key}", f"at most {width}, the width of {where}",
+                      self.dims_of[view])
 
     def capped(self, view: str | None, images: int) -> tuple[int, str | None]:
         """A view's PCA size (``view`` None: the joint pca.dims), capped by the image count, and the
         line that says so when it was: the defaults sized for hw7 also run on the 200-image demo."""
-        key, per_key = (VIEWS[view].dims_key, "min_images_per_dim") if view else ("dims", "min_images_per_joint_dim")
+        key, per_key = ((VIEWS[view].dims_key, "min_images_per_dim") if view
+                        else ("dims", "min_images_per_joint_dim"))
         wanted, per_dim = (self.dims_of[view] if view else self.dims), getattr(self, per_key)
         cap = dims_for(images, images, per_dim)
         note = (f"pca.{key} {wanted} capped to {cap}: the image count and pca.{per_key} {per_dim} allow no more"
