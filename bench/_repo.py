@@ -203,7 +203,9 @@ class StageMonitor:
                             continue
                         self.stages[child.pid] = stage
                     stage = self.stages[child.pid]
-                    self.peaks[stage] = max(self.peaks.get(stage, 0.0), high_water_mib(child.pid))
+                    peak = high_water_mib(child.pid)
+                    if peak:  # 0: gone (or a zombie) before it could be read, not a measurement
+                        self.peaks[stage] = max(self.peaks.get(stage, 0.0), peak)
                     now = time.perf_counter()
                     self.seen.setdefault(child.pid, [now, now])[1] = now
                 except psutil.Error:
