@@ -1,6 +1,6 @@
 """Benchmark scale: 1,000,000 32×32 images end to end, each stage's time and peak memory.
 
-    .venv/bin/python -m bench.scale [--images 1000000] [--pairs 1000000] [--train-samples 20000]
+    .venv/bin/python -m bench.scale [--images 1000000] [--pairs 1000000] [--train-samples N]
                                     [--epochs 2] [--memory-cap-gib 12] [--data hw7] [--set KEY=VALUE ...]
                                     [--keep]
 
@@ -10,8 +10,8 @@ variant ((i - 1) div 15,000) mod 36, written as a quality-90 jpg (so images repe
 540,000); ``--pairs`` random pairs; hw7's visualization.npy. Then every stage of dvc.yaml runs
 once, in order, as `python -m pipeline.stages.<stage>` in a throw-away copy of the project (not
 through DVC: hashing a million-file folder is not what is measured here) with the params for
-scale: embed.train_samples and selftrain.train_samples (train on a sample), few epochs,
-pca.incremental: true (IncrementalPCA), cluster.minibatch: true (MiniBatchKMeans). The pool
+scale: few epochs, pca.incremental: true (IncrementalPCA), cluster.minibatch: true (MiniBatchKMeans); the networks train on the samples the repository's
+embed.train_samples and selftrain.train_samples cap them at (or --train-samples). The pool
 (data/prepared/images.npy) is the --images competition images and then the visualization images.
 Records each stage's wall time and peak RSS (the kernel's VmHWM of the stage process or any
 process it started, sampled every 50 ms). A stage that passes --memory-cap-gib is stopped (so it
@@ -35,6 +35,7 @@ import numpy as np
 
 from bench import _repo as rp
 from bench import record
+from pipeline.lib.config.params import read_section
 from pipeline.lib.pool import Rows
 
 TARGET_MIB = 4e9 / 2**20
@@ -124,8 +125,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1_000_000)
     parser.add_argument("--pairs", type=int, default=1_000_000)
-    parser.add_argument("--train-samples", type=int, default=20_000,
-                        help="embed.train_samples and selftrain.train_samples")
+    parser.add_argument("--train-samples", type=int, default=None,
+                        help="embed.train_samples and selftrain.train_samples (default: the repository's)")
     parser.add_argument("--epochs", type=int, default=2, help="embed.epochs and selftrain.epochs")
     parser.add_argument("--memory-cap-gib", type=float, default=12.0,
                         help="stop a stage whose peak RSS passes this (GiB), and the run there")
@@ -139,10 +140,11 @@ def main() -> int:
         return 2
 
     with rp.scratch("bench-scale-", keep=args.keep) as tmp:
+        samples = {} if args.train_samples is None else {"train_samples": args.train_samples}
         scale_params = rp.with_settings(
             {"data": {"dir": str(tmp / "competition")},
-             "embed": {"train_samples": args.train_samples, "epochs": args.epochs},
-             "selftrain": {"train_samples": args.train_samples, "epochs": args.epochs},
+             "embed": {**samples, "epochs": args.epochs},
+             "selftrain": {**samples, "epochs": args.epochs},
              "pca": {"incremental": True}, "cluster": {"minibatch": True}}, args.settings)
         rows, worst, stopped = [], 0.0, None
         before = rp.load_note()
@@ -189,22 +191,26 @@ def main() -> int:
                 raise RuntimeError(f"submission {submission_rows} rows: expected {args.pairs}")
             codes_mib = (repo / "data/embed/codes.npy").stat().st_size / 2**20
             checks += f", codes.npy {codes_mib:.0f} MiB; the submission has {submission_rows:,} rows"
-        sampling = {how: [sample_rss(repo / "data/prepared/images.npy", how, args.train_samples, env)
+        embed_samples = min(read_section("embed", repo / "params.yaml")["train_samples"] or pool.competition,
+                            pool.competition)
+        sampling = {how: [sample_rss(repo / "data/prepared/images.npy", how, embed_samples, env)
                           for _ in range(3)] for how in ("mmap", "read_rows")}
         after = rp.load_note()
 
     rows.append(["**all stages**" + (f" (to {stopped})" if stopped else ""), f"**{total:.0f} s**",
                  f"**{worst:.0f} MiB**", rp.met(worst <= TARGET_MIB and not stopped)])
     changed = f", `{' '.join(args.settings)}`" if args.settings else ""
+    samples_option = "" if args.train_samples is None else f" --train-samples {args.train_samples}"
+    samples_changed = ("" if args.train_samples is None else f"`embed.train_samples: {args.train_samples}`, "
+                       f"`selftrain.train_samples: {args.train_samples}`, ")
     markdown = f"""## Scale: {args.images:,} images end to end
 
-`.venv/bin/python -m bench.scale --images {args.images} --pairs {args.pairs} --train-samples {args.train_samples} --epochs {args.epochs} --memory-cap-gib {args.memory_cap_gib:g} --data {rp.named(args.data)}{rp.set_options(args.settings)}`:
+`.venv/bin/python -m bench.scale --images {args.images} --pairs {args.pairs}{samples_option} --epochs {args.epochs} --memory-cap-gib {args.memory_cap_gib:g} --data {rp.named(args.data)}{rp.set_options(args.settings)}`:
 a competition folder in /tmp of {args.images:,} jpgs ({disk / 2**20:,.0f} MiB; made in {generated:.0f} s from
 {rp.named(args.data)}'s images by flips and 1-pixel shifts) and {args.pairs:,} pairs; then every stage once, in
 dvc.yaml's order, as `python -m pipeline.stages.<stage>` in a throw-away copy of the project (not
 through DVC, whose hashing of a million-file folder is not what is measured), one run each, with
-these params changed from the repository's: `embed.train_samples: {args.train_samples}`,
-`selftrain.train_samples: {args.train_samples}`, `embed.epochs: {args.epochs}`, `selftrain.epochs: {args.epochs}`,
+these params changed from the repository's: {samples_changed}`embed.epochs: {args.epochs}`, `selftrain.epochs: {args.epochs}`,
 `pca.incremental: true`, `cluster.minibatch: true`{changed}. {checks}. Peak RSS: the kernel's VmHWM
 of the stage process or any process it started (prepare's decoders), whichever is largest, sampled
 every 50 ms; target ≤ 4 GB per stage. A stage past {args.memory_cap_gib:g} GiB is stopped there, and the
@@ -212,7 +218,7 @@ stages after it are not run.
 
 {rp.table(["stage", "wall time", "peak RSS", "≤ 4 GB"], rows)}
 
-Embed's training sample ({args.train_samples:,} sorted random rows of that images.npy, page
+Embed's training sample ({embed_samples:,} sorted random rows of that images.npy, page
 cache warm), peak RSS (VmHWM) of a fresh process that reads it and keeps what it used, median of 3:
 through the memory map (`np.asarray(np.load(path, mmap_mode="r")[sample])`)
 {record.median(sampling["mmap"]):.0f} MiB; with `pipeline.lib.arrays.read_rows(path, sample)`, what embed
