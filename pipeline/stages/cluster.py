@@ -5,8 +5,10 @@
 Reads data/reduce/components.npy (n + 2k, dims) and data/prepared/rows.json. Fits
 ``cluster.method`` on every row of the pool (visualization rows included, unlabelled), labels
 every row, and names the clusters after the visualization halves. Checks the split against the
-self-trained scores (data/selftrain/features.npy), which learnt a checked bootstrap's split, and
-warns in one line when they agree on less than 90 % of the pool. Writes
+self-trained scores (data/selftrain/features.npy), which learnt a checked bootstrap's split: when
+k-means' restarts agree with them on less than 90 % of the pool, k-means starts once more from the
+scores' split and keeps the lower inertia (saying so in one line), and the stage warns in one line
+when the final clusters still disagree. Writes
 data/cluster/labels.npy (n + 2k,) int8, data/cluster/model/*.npy (the fitted clusters as
 arrays, and whether the names were swapped, for pipeline.label), data/cluster/summary.json (the
 accuracy on the visualization rows of ``cluster.method`` and of ``cluster.alternative``, so
@@ -29,10 +31,12 @@ from pipeline.lib.errors import stage_guard
 from pipeline.lib.pool import Rows
 
 
-def run_method(method: str, config: ClusterConfig, seed: int, components, rows: Rows):
-    """Fit ``method`` on the pool and label it: (aligned labels (n + 2k,), fitted model, swapped)."""
+def run_method(method: str, config: ClusterConfig, seed: int, components, rows: Rows, start: np.ndarray):
+    """Fit ``method`` on the pool and label it: (aligned labels (n + 2k,), fitted model, swapped).
+    ``start``: the self-trained scores' split (n + 2k,), k-means' fallback start (TwoClusters.fit)."""
     ClusterConfig.check_dims(method, components.shape[1])
-    model = clustering.TwoClusters(method, seed, n_init=config.n_init, minibatch=config.minibatch).fit(components)
+    model = clustering.TwoClusters(method, seed, n_init=config.n_init, minibatch=config.minibatch)
+    model.fit(components, start=start)
     labels = model.predict(components)
     aligned = clustering.align_pool(labels, rows)
     return aligned, model, bool(aligned[0] != labels[0]) if len(labels) else False
@@ -44,15 +48,21 @@ def main() -> None:
     rows = Rows.read()
     # Read on demand: loaded for a fit, streamed in chunks to predict; never memory-mapped.
     components = arrays.NpyFile(paths.COMPONENTS)
+    # the self-trained score: the CNN's where one was trained (the last column), else the linear model's
+    scores = np.load(paths.SELFTRAIN_FEATURES)[:, -1]
+    start = (scores > 0).astype(np.int8)
     with parallel.one_thread():  # see there: threads stall on a shared machine
-        labels, model, swapped = run_method(config.method, config, seed, components, rows)
+        labels, model, swapped = run_method(config.method, config, seed, components, rows, start)
         summary = {"method": config.method, **clustering.summarize_pool(labels, rows)}
         if config.alternative:
-            alternative_labels = run_method(config.alternative, config, seed, components, rows)[0]
+            alternative_labels = run_method(config.alternative, config, seed, components, rows, start)[0]
             summary["alternative"] = {"method": config.alternative,
                                       **clustering.summarize_pool(alternative_labels, rows)}
-    # the self-trained score: the CNN's where one was trained (the last column), else the linear model's
-    summary["selftrain_agreement"], warning = clustering.split_check(labels, np.load(paths.SELFTRAIN_FEATURES)[:, -1])
+    summary["restarted_from_selftrain"] = model.restarted
+    if model.restarted:
+        print(f"cluster: k-means' {config.n_init} restarts split the pool unlike the self-trained scores; started "
+              f"again from the scores' split, it found a split of lower inertia, kept", file=sys.stderr)
+    summary["selftrain_agreement"], warning = clustering.split_check(labels, scores)
     if warning:
         print(f"cluster: warning: {warning}", file=sys.stderr)
     save_npy(paths.LABELS, labels)

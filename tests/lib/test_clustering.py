@@ -143,3 +143,34 @@ def test_the_final_split_is_checked_against_the_self_trained_scores():
     share, warning = clustering.split_check(labels, scores)
     assert share == 0.89 and "agree with the self-trained scores' split on 89.0% of the images, below 90%" in warning
     assert "\n" not in warning and "pca.weights.selftrain" in warning
+
+
+def four_corners(long: float = 10.5, short: float = 10.0, n_per: int = 60) -> np.ndarray:
+    """Four tight blobs at (±long, ±short) in 2-D: k-means has two stable splits, along x (the lower
+    inertia) and along y; (4·n_per, 2) float32, blob by blob (+x+y, +x−y, −x+y, −x−y)."""
+    rng = np.random.default_rng(0)
+    corners = [(long, short), (long, -short), (-long, short), (-long, -short)]
+    return np.concatenate([np.array(c) + 0.3 * rng.normal(size=(n_per, 2)) for c in corners]).astype(np.float32)
+
+
+@pytest.mark.parametrize("minibatch", [False, True])
+def test_kmeans_starts_again_from_a_disagreeing_split_and_keeps_the_lower_inertia(minibatch):
+    features = four_corners()
+    along_x = (features[:, 0] < 0).astype(np.int8)
+    along_y = (features[:, 1] < 0).astype(np.int8)
+    outcomes = []
+    for seed in range(12):  # single starts: some end in the y split
+        plain = clustering.TwoClusters("kmeans", seed, n_init=1, minibatch=minibatch).fit(features)
+        started = clustering.TwoClusters("kmeans", seed, n_init=1, minibatch=minibatch).fit(features, start=along_x)
+        assert clustering.agreement(started.predict(features), along_x) == 1.0
+        outcomes.append((clustering.agreement(plain.predict(features), along_y) == 1.0, started.restarted))
+    assert any(in_y for in_y, _ in outcomes), "no single start ended in the y split: the case is not tested"
+    assert all(restarted == in_y for in_y, restarted in outcomes)  # started again exactly when it disagreed
+
+
+def test_kmeans_keeps_its_own_split_when_the_start_is_worse():
+    features = four_corners()
+    along_y = (features[:, 1] < 0).astype(np.int8)
+    model = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features, start=along_y)
+    assert not model.restarted
+    assert clustering.agreement(model.predict(features), (features[:, 0] < 0).astype(np.int8)) == 1.0
