@@ -27,7 +27,7 @@ from pipeline.lib import arrays, clustering, parallel, paths
 from pipeline.lib.atomic import atomic_dir, save_json, save_npy
 from pipeline.lib.config.params import load, load_seed
 from pipeline.lib.config.cluster import ClusterConfig
-from pipeline.lib.errors import stage_guard
+from pipeline.lib.errors import InputError, stage_guard
 from pipeline.lib.pool import Rows
 
 
@@ -49,7 +49,10 @@ def main() -> None:
     # Read on demand: loaded for a fit, streamed in chunks to predict; never memory-mapped.
     components = arrays.NpyFile(paths.COMPONENTS)
     # the self-trained score: the CNN's where one was trained (the last column), else the linear model's
-    scores = np.load(paths.SELFTRAIN_FEATURES)[:, -1]
+    scores = arrays.NpyFile(paths.SELFTRAIN_FEATURES).read()[:, -1]
+    if len(scores) != len(components):
+        raise InputError(f"{paths.SELFTRAIN_FEATURES}: expected {len(components)} rows, one per row of "
+                         f"{paths.COMPONENTS}, found {len(scores)}: rerun the stage selftrain (dvc repro)")
     start = (scores > 0).astype(np.int8)
     with parallel.one_thread():  # see there: threads stall on a shared machine
         labels, model, swapped = run_method(config.method, config, seed, components, rows, start)

@@ -680,6 +680,15 @@ def test_cluster_bad_params_in_process(tmp_path, monkeypatch, capsys, case):
     assert_clean_failure(result, workdir, before, *expected)
 
 
+def test_cluster_self_trained_scores_of_another_pool(tmp_path, monkeypatch, capsys):
+    workdir = cluster_workdir(tmp_path, 4, {})
+    np.save(workdir / "data" / "selftrain" / "features.npy", np.zeros((23, 2), np.float32))
+    before = snapshot(workdir)
+    result = run_in_process("cluster", workdir, monkeypatch, capsys)
+    assert_clean_failure(result, workdir, before, "data/selftrain/features.npy: expected 24 rows",
+                         "data/reduce/components.npy", "found 23", "rerun the stage selftrain")
+
+
 @pytest.mark.parametrize("method", ["kmeans", "gmm", "coordinates"])
 def test_cluster_good_params(tmp_path, monkeypatch, capsys, method):
     """The control: the same inputs with valid params are clustered and written."""
