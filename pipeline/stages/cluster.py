@@ -4,11 +4,11 @@
 
 Reads data/reduce/components.npy (n + 2k, dims) and data/prepared/rows.json. Fits
 ``cluster.method`` on every row of the pool (visualization rows included, unlabelled), labels
-every row, and names the clusters after the visualization halves. Checks the split against the
-self-trained scores (data/selftrain/features.npy), which learnt a checked bootstrap's split: when
-k-means' restarts agree with them on less than 90 % of the pool, k-means starts once more from the
-scores' split and keeps the lower inertia (saying so in one line), and the stage warns in one line
-when the final clusters still disagree. Writes
+every row, and names the clusters after the visualization halves. k-means starts from the
+self-trained scores' split (data/selftrain/features.npy: they learnt a checked bootstrap's), and
+``cluster.n_init`` k-means++ restarts on a sample check it: when they end in another split, the one
+of lower inertia is kept and the stage says so in one line; it warns in one line when the final
+clusters disagree with the scores. Writes
 data/cluster/labels.npy (n + 2k,) int8, data/cluster/model/*.npy (the fitted clusters as
 arrays, and whether the names were swapped, for pipeline.label), data/cluster/summary.json (the
 accuracy on the visualization rows of ``cluster.method`` and of ``cluster.alternative``, so
@@ -33,7 +33,7 @@ from pipeline.lib.pool import Rows
 
 def run_method(method: str, config: ClusterConfig, seed: int, components, rows: Rows, start: np.ndarray):
     """Fit ``method`` on the pool and label it: (aligned labels (n + 2k,), fitted model, swapped).
-    ``start``: the self-trained scores' split (n + 2k,), k-means' fallback start (TwoClusters.fit)."""
+    ``start``: the self-trained scores' split (n + 2k,), where k-means starts (TwoClusters.fit)."""
     ClusterConfig.check_dims(method, components.shape[1])
     model = clustering.TwoClusters(method, seed, n_init=config.n_init, minibatch=config.minibatch)
     model.fit(components, start=start)
@@ -61,10 +61,12 @@ def main() -> None:
             alternative_labels = run_method(config.alternative, config, seed, components, rows, start)[0]
             summary["alternative"] = {"method": config.alternative,
                                       **clustering.summarize_pool(alternative_labels, rows)}
-    summary["restarted_from_selftrain"] = model.restarted
-    if model.restarted:
-        print(f"cluster: k-means' {config.n_init} restarts split the pool unlike the self-trained scores; started "
-              f"again from the scores' split, it found a split of lower inertia, kept", file=sys.stderr)
+    summary["kmeans_kept"], summary["restarts_agreement"] = model.kept, model.restarts_agreement
+    if model.restarts_agreement is not None and model.restarts_agreement < clustering.SAME_SPLIT:
+        kept = ("the scores' split has the lower inertia, kept" if model.kept == "start" else
+                "theirs has the lower inertia, kept")
+        print(f"cluster: k-means' {config.n_init} restarts agree with the split started from the self-trained "
+              f"scores on {model.restarts_agreement:.1%} of their sample; {kept}", file=sys.stderr)
     summary["selftrain_agreement"], warning = clustering.split_check(labels, scores)
     if warning:
         print(f"cluster: warning: {warning}", file=sys.stderr)

@@ -154,23 +154,53 @@ def four_corners(long: float = 10.5, short: float = 10.0, n_per: int = 60) -> np
 
 
 @pytest.mark.parametrize("minibatch", [False, True])
-def test_kmeans_starts_again_from_a_disagreeing_split_and_keeps_the_lower_inertia(minibatch):
+def test_kmeans_keeps_the_start_of_lower_inertia_and_says_when_the_restarts_disagree(minibatch):
     features = four_corners()
     along_x = (features[:, 0] < 0).astype(np.int8)
     along_y = (features[:, 1] < 0).astype(np.int8)
     outcomes = []
-    for seed in range(12):  # single starts: some end in the y split
+    for seed in range(12):  # single restarts: some end in the y split
         plain = clustering.TwoClusters("kmeans", seed, n_init=1, minibatch=minibatch).fit(features)
         started = clustering.TwoClusters("kmeans", seed, n_init=1, minibatch=minibatch).fit(features, start=along_x)
         assert clustering.agreement(started.predict(features), along_x) == 1.0
-        outcomes.append((clustering.agreement(plain.predict(features), along_y) == 1.0, started.restarted))
-    assert any(in_y for in_y, _ in outcomes), "no single start ended in the y split: the case is not tested"
-    assert all(restarted == in_y for in_y, restarted in outcomes)  # started again exactly when it disagreed
+        assert started.kept == "start"
+        in_y = clustering.agreement(plain.predict(features), along_y) == 1.0
+        outcomes.append(in_y)
+        # the check: the restarts' split against the start's, on their sample (here every row)
+        assert started.restarts_agreement == pytest.approx(0.5 if in_y else 1.0)
+    assert any(outcomes) and not all(outcomes), "single restarts did not end in both splits: the case is not tested"
 
 
-def test_kmeans_keeps_its_own_split_when_the_start_is_worse():
+@pytest.mark.parametrize("minibatch", [False, True])
+def test_kmeans_keeps_the_restarts_split_when_the_start_is_worse(minibatch):
     features = four_corners()
     along_y = (features[:, 1] < 0).astype(np.int8)
-    model = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features, start=along_y)
-    assert not model.restarted
+    model = clustering.TwoClusters("kmeans", 0, n_init=10, minibatch=minibatch).fit(features, start=along_y)
+    assert model.kept == "restarts" and model.restarts_agreement == pytest.approx(0.5)
     assert clustering.agreement(model.predict(features), (features[:, 0] < 0).astype(np.int8)) == 1.0
+
+
+def test_kmeans_restarts_on_a_sample_of_a_large_pool_and_label_every_row(monkeypatch):
+    """Past RESTART_ROWS the restarts see a sample; their split, refitted on every row, is the fit
+    when no start is given, and a start in the same split is kept as it is."""
+    monkeypatch.setattr(clustering, "RESTART_ROWS", 100)
+    features = four_corners(n_per=100)  # 400 rows
+    along_x = (features[:, 0] < 0).astype(np.int8)
+    plain = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features)
+    assert plain.kept == "restarts" and plain.restarts_agreement is None
+    assert clustering.agreement(plain.predict(features), along_x) == 1.0
+    started = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features, start=along_x)
+    assert started.kept == "start" and started.restarts_agreement == 1.0
+    np.testing.assert_allclose(np.sort(started.fitted["centres"], axis=0), np.sort(plain.fitted["centres"], axis=0),
+                               atol=1e-5)
+
+
+def test_the_mixture_starts_from_the_kmeans_partition():
+    """EM starts where k-means ended: on two blobs it keeps k-means' split, and a start in the
+    worse split does not survive the restarts' check."""
+    features = four_corners()
+    along_x = (features[:, 0] < 0).astype(np.int8)
+    along_y = (features[:, 1] < 0).astype(np.int8)
+    model = clustering.TwoClusters("gmm", 0, n_init=10).fit(features, start=along_y)
+    assert model.kept == "restarts"
+    assert clustering.agreement(model.predict(features), along_x) == 1.0

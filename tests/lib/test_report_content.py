@@ -338,7 +338,7 @@ def test_methods_and_confusion_match_cluster_json(run_dir: Path):
         assert row[2] == f"{100 * summary['visualization_accuracy']:.2f} %"
         sizes = summary["cluster_sizes"]
         assert row[3] == f"{sizes['0']:,} / {sizes['1']:,}"
-    assert "k-means" in methods[1][1] and "best of 11 starts" in methods[1][1]
+    assert "k-means" in methods[1][1] and "checked by 11 restarts" in methods[1][1]
     assert "Gaussian mixture" in methods[2][1]
     expected = [[s["method"], f"{half} ({'first' if half == 'A' else 'second'} half)",
                  str(s["visualization_confusion"][half]["0"]), str(s["visualization_confusion"][half]["1"])]
@@ -896,7 +896,7 @@ def test_a_count_of_one_takes_the_singular(tmp_path: Path):
     text = " ".join(visible_text(page).split())
     assert "1 of the 100 images of dataset A (the first half) was put in cluster 1 with all 100 of dataset B" in text
     assert "In all, 1 of the 200 images is on the wrong side" in text
-    assert "The top 1 eigenface," in text and "to 1 dimension " in text and "best of 1 start)" in text
+    assert "The top 1 eigenface," in text and "to 1 dimension " in text and "checked by 1 restart)" in text
     assert "; 1 epoch in batches of 96; trained on 1 image." in text
     plural_after_one = re.compile(r"(?<![\d,.])1 (images|eigenfaces|dimensions|epochs|starts|faces|pairs|parts"
                                   r"|values|parameters)\b")

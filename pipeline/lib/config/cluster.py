@@ -17,7 +17,7 @@ class ClusterConfig:
     SECTION: ClassVar[str] = "cluster"
     method: str  # kmeans | gmm | coordinates
     alternative: str | None  # a second method evaluated alongside; None: none
-    n_init: int  # k-means restarts, the lowest inertia kept
+    n_init: int  # k-means++ restarts (on a sample) that check the split k-means starts from
     minibatch: bool  # MiniBatchKMeans, for millions of images
 
     @classmethod
