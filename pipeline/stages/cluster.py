@@ -62,7 +62,9 @@ def main() -> None:
             summary["alternative"] = {"method": config.alternative,
                                       **clustering.summarize_pool(alternative_labels, rows)}
     summary["kmeans_kept"], summary["restarts_agreement"] = model.kept, model.restarts_agreement
-    if model.restarts_agreement is not None and model.restarts_agreement < clustering.SAME_SPLIT:
+    summary["restarts_same_split"] = (None if model.restarts_agreement is None else
+                                      model.restarts_agreement >= clustering.SAME_SPLIT)
+    if summary["restarts_same_split"] is False:
         kept = ("the scores' split has the lower inertia, kept" if model.kept == "start" else
                 "theirs has the lower inertia, kept")
         print(f"cluster: k-means' {config.n_init} restarts agree with the split started from the self-trained "

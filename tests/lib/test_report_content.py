@@ -934,3 +934,27 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
     text = content.render_markdown(content.gather(run_dir, today=TODAY))
     assert "is checked without labels" not in text and "nothing amiss" not in text
     assert "error rates' uncertainty.*\n\n### 2c" in text
+
+
+@pytest.mark.parametrize("check, says, bold", [
+    ({"kmeans_kept": "start", "restarts_agreement": 0.99612, "restarts_same_split": True},
+     "they put 99.61 % of their sample as the start's split does. The check found nothing amiss.", False),
+    ({"kmeans_kept": "start", "restarts_agreement": 0.5512, "restarts_same_split": False},
+     "**They ended in another split, of higher inertia, so the split started from the self-trained models was kept.**",
+     True),
+    ({"kmeans_kept": "restarts", "restarts_agreement": 0.7431, "restarts_same_split": False},
+     "**They ended in another split, of lower inertia, and it was kept", True),
+])
+def test_the_report_says_what_the_restarts_check_found(tmp_path, check, says, bold):
+    metrics = json.loads(json.dumps(METRICS))
+    metrics["data/cluster/summary.json"].update(check, selftrain_agreement=0.9955)
+    _, markdown = render(make_run(tmp_path, metrics=metrics))
+    line = next(line for line in markdown.splitlines() if line.startswith("k-means starts from the split"))
+    assert "its 11 k-means++ restarts on a sample of the pool check it" in line and says in line
+    assert line.endswith("The final clusters agree with the self-trained scores on 99.55 % of the pool.")
+    assert ("**" in line) == bold
+
+
+def test_the_report_leaves_the_restarts_check_out_of_a_run_without_it(run_dir):
+    _, markdown = render(run_dir)
+    assert "k-means starts from the split" not in markdown and "restarts on a sample" not in markdown

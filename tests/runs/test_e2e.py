@@ -127,6 +127,9 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
         assert 0.5 <= selftrain[key] <= 1.0
     assert sum(cluster["cluster_sizes"].values()) == 200  # the competition images, not the pool
     assert cluster["alternative"]["method"] == "coordinates"
+    # k-means started from the self-trained split and its restarts checked it, in the summary
+    assert cluster["kmeans_kept"] in ("start", "restarts") and 0.5 <= cluster["restarts_agreement"] <= 1.0
+    assert cluster["restarts_same_split"] == (cluster["restarts_agreement"] >= 0.99)
     assert 0.5 <= cluster["alternative"]["visualization_accuracy"] <= 1.0
     predict = read_json(repo / paths.PREDICT_SUMMARY)
     assert predict["pairs"] == 500 and 0 <= predict["share_same"] <= 1 and 0.5 <= predict["pair_accuracy"] <= 1

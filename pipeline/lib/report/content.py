@@ -152,7 +152,11 @@ class Clustering:
     share_same: str  # of the test pairs, labelled 1 (same dataset)
     pairs: str  # test pairs predicted
     minibatch: bool  # cluster.minibatch (k-means)
-    n_init: str  # cluster.n_init (k-means starts)
+    n_init: str  # cluster.n_init (k-means++ restarts that check the start)
+    kmeans_kept: str | None  # which k-means fit was kept: "start" (the self-trained split's) or "restarts"
+    restarts_agreement: str | None  # how far the restarts' split agrees with the start's, on their sample
+    restarts_same_split: bool | None  # whether that is the same split (None: no start, or no k-means)
+    selftrain_agreement: str | None  # how far the final clusters agree with the self-trained scores
     methods: list[Method]  # cluster.method, then cluster.alternative where set
     better: Method | None  # of two methods whose accuracies differ
     worse: Method | None
@@ -309,6 +313,10 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
                       pairs=count(files["predict"].need("pairs", int)),
                       minibatch=params.need("cluster.minibatch", bool),
                       n_init=str(params.need("cluster.n_init", int)),
+                      kmeans_kept=cluster.may("kmeans_kept", str),
+                      restarts_agreement=_maybe(cluster.may("restarts_agreement"), accuracy),
+                      restarts_same_split=cluster.may("restarts_same_split", bool),
+                      selftrain_agreement=_maybe(cluster.may("selftrain_agreement"), accuracy),
                       methods=methods,
                       better=ranked[0] if differ else None,
                       worse=ranked[1] if differ else None)
