@@ -6,8 +6,8 @@ Reads data/reduce/components.npy (n + 2k, dims) and data/prepared/rows.json. Fit
 ``cluster.method`` on every row of the pool (visualization rows included, unlabelled), labels
 every row, and names the clusters after the visualization halves. k-means starts from the
 self-trained scores' split (data/selftrain/features.npy: they learnt a checked bootstrap's), and
-``cluster.n_init`` k-means++ restarts on a sample check it: when they end in another split, the one
-of lower inertia is kept and the stage says so in one line; it warns in one line when the final
+``cluster.n_init`` k-means++ restarts on a sample check it: the fit of lower inertia is kept, and
+when the restarts end in another split the stage says so in one line; it warns in one line when the final
 clusters disagree with the scores. Writes
 data/cluster/labels.npy (n + 2k,) int8, data/cluster/model/*.npy (the fitted clusters as
 arrays, and whether the names were swapped, for pipeline.label), data/cluster/summary.json (the
@@ -68,7 +68,7 @@ def main() -> None:
         kept = ("the scores' split has the lower inertia, kept" if model.kept == "start" else
                 "theirs has the lower inertia, kept")
         print(f"cluster: k-means' {config.n_init} restarts agree with the split started from the self-trained "
-              f"scores on {model.restarts_agreement:.1%} of their sample; {kept}", file=sys.stderr)
+              f"scores on {model.restarts_agreement:.1%} of the pool; {kept}", file=sys.stderr)
     summary["selftrain_agreement"], warning = clustering.split_check(labels, scores)
     if warning:
         print(f"cluster: warning: {warning}", file=sys.stderr)

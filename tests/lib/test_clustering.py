@@ -166,7 +166,7 @@ def test_kmeans_keeps_the_start_of_lower_inertia_and_says_when_the_restarts_disa
         assert started.kept == "start"
         in_y = clustering.agreement(plain.predict(features), along_y) == 1.0
         outcomes.append(in_y)
-        # the check: the restarts' split against the start's, on their sample (here every row)
+        # the check: the restarts' split against the start's
         assert started.restarts_agreement == pytest.approx(0.5 if in_y else 1.0)
     assert any(outcomes) and not all(outcomes), "single restarts did not end in both splits: the case is not tested"
 
@@ -183,7 +183,12 @@ def test_kmeans_keeps_the_restarts_split_when_the_start_is_worse(minibatch):
 def test_kmeans_restarts_on_a_sample_of_a_large_pool_and_label_every_row(monkeypatch):
     """Past RESTART_ROWS the restarts see a sample; their split, refitted on every row, is the fit
     when no start is given, and a start in the same split is kept as it is."""
+    from sklearn.cluster import KMeans
+
     monkeypatch.setattr(clustering, "RESTART_ROWS", 100)
+    fitted_rows = []
+    fit = KMeans.fit
+    monkeypatch.setattr(KMeans, "fit", lambda self, X, *a, **k: fitted_rows.append((self.n_init, len(X))) or fit(self, X, *a, **k))
     features = four_corners(n_per=100)  # 400 rows
     along_x = (features[:, 0] < 0).astype(np.int8)
     plain = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features)
@@ -191,6 +196,8 @@ def test_kmeans_restarts_on_a_sample_of_a_large_pool_and_label_every_row(monkeyp
     assert clustering.agreement(plain.predict(features), along_x) == 1.0
     started = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features, start=along_x)
     assert started.kept == "start" and started.restarts_agreement == 1.0
+    # the restarts on 100 rows, the fits from given centres (the start's, the restarts') on all 400
+    assert fitted_rows == [(10, 100), (1, 400), (1, 400), (10, 100), (1, 400)]
     np.testing.assert_allclose(np.sort(started.fitted["centres"], axis=0), np.sort(plain.fitted["centres"], axis=0),
                                atol=1e-5)
 

@@ -938,7 +938,7 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
 
 @pytest.mark.parametrize("check, says, bold", [
     ({"kmeans_kept": "start", "restarts_agreement": 0.99612, "restarts_same_split": True},
-     "they put 99.61 % of their sample as the start's split does. The check found nothing amiss.", False),
+     "their split agrees with the started one on 99.61 % of the pool. The check found nothing amiss.", False),
     ({"kmeans_kept": "start", "restarts_agreement": 0.5512, "restarts_same_split": False},
      "**They ended in another split, of higher inertia, so the split started from the self-trained models was kept.**",
      True),
