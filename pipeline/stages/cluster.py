@@ -65,10 +65,10 @@ def main() -> None:
     summary["restarts_same_split"] = (None if model.restarts_agreement is None else
                                       model.restarts_agreement >= clustering.SAME_SPLIT)
     if summary["restarts_same_split"] is False:
-        kept = ("the scores' split has the lower inertia, kept" if model.kept == "start" else
-                "theirs has the lower inertia, kept")
-        print(f"cluster: k-means' {config.n_init} restarts agree with the split started from the self-trained "
-              f"scores on {model.restarts_agreement:.1%} of the pool; {kept}", file=sys.stderr)
+        kept = ("the started split has the lower inertia, kept" if model.kept == "start" else
+                "theirs has the lower inertia, kept: the clusters may follow a sub-population, not the scores")
+        print(f"cluster: k-means' {config.n_init} restarts on a sample ended in another split than the one started "
+              f"from the self-trained scores ({model.restarts_agreement:.1%} alike); {kept}", file=sys.stderr)
     summary["selftrain_agreement"], warning = clustering.split_check(labels, scores)
     if warning:
         print(f"cluster: warning: {warning}", file=sys.stderr)
