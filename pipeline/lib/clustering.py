@@ -26,9 +26,10 @@ SPLIT_AGREEMENT = 0.9
 # the kept runs: 0.996–1.0); below it they found another (in whitened components: 0.54–0.76 alike).
 SAME_SPLIT = 0.99
 # The restarts check the start on a random sample of rows: at 45,000 × 256 ten restarts on every row
-# took 4.6–5.1 s (one thread), each ending in 25–120 Lloyd iterations, and on 10,000 rows 0.3–0.5 s;
-# on the six kept runs (hw7, holdout, 45,000 images) they found the start's split every time
-# (5,000 rows: a wrong one on two of the six, of higher inertia once refitted).
+# took 4.6–5.1 s (one thread), each ending in 25–120 Lloyd iterations, and on 10,000 rows 0.3–0.5 s.
+# On six kept runs (hw7, holdout, 45,000 images) at their own seeds they found the start's split
+# (on 5,000 rows: another on two of the six); over random states 0–5 on three hw7 runs, one in six
+# ended in a sub-population's split, of higher inertia once refitted on every row.
 RESTART_ROWS = 10_000
 
 
