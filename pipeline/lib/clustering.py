@@ -61,6 +61,7 @@ class TwoClusters:
         self.fitted: dict[str, np.ndarray] = {}
         self.kept: str | None = None
         self.restarts_agreement: float | None = None
+        self.restart_rows: int | None = None  # the rows the restarts were fitted on
 
     def fit(self, features, start: np.ndarray | None = None) -> "TwoClusters":
         """Fit on ``features`` (n, dims). ``start`` (n,) in {0, 1}, optional: a split found another
@@ -102,6 +103,7 @@ class TwoClusters:
         # croppings' split though the datasets' had the lower inertia: the start found it. The
         # restarts are plain KMeans even with ``minibatch``: MiniBatchKMeans' own starts set one
         # outlier apart (50–54 % of the visualization images right on hw7 and that set).
+        self.restart_rows = len(rows)
         restarts = KMeans(n_clusters=2, init="k-means++", n_init=self.n_init, random_state=self.seed).fit(features[rows])
         refitted = self._full_fit(features, restarts.cluster_centers_)  # 3–5 Lloyd iterations from there
         if started is not None:

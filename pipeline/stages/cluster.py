@@ -62,6 +62,7 @@ def main() -> None:
             summary["alternative"] = {"method": config.alternative,
                                       **clustering.summarize_pool(alternative_labels, rows)}
     summary["kmeans_kept"], summary["restarts_agreement"] = model.kept, model.restarts_agreement
+    summary["restart_rows"] = model.restart_rows  # of len(labels) rows: all of them in a pool up to RESTART_ROWS
     summary["restarts_same_split"] = (None if model.restarts_agreement is None else
                                       model.restarts_agreement >= clustering.SAME_SPLIT)
     if summary["restarts_same_split"] is False:

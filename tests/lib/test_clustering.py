@@ -195,7 +195,7 @@ def test_kmeans_restarts_on_a_sample_of_a_large_pool_and_label_every_row(monkeyp
     assert plain.kept == "restarts" and plain.restarts_agreement is None
     assert clustering.agreement(plain.predict(features), along_x) == 1.0
     started = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features, start=along_x)
-    assert started.kept == "start" and started.restarts_agreement == 1.0
+    assert started.kept == "start" and started.restarts_agreement == 1.0 and started.restart_rows == 100
     # the restarts on 100 rows, the fits from given centres (the start's, the restarts') on all 400
     assert fitted_rows == [(10, 100), (1, 400), (1, 400), (10, 100), (1, 400)]
     np.testing.assert_allclose(np.sort(started.fitted["centres"], axis=0), np.sort(plain.fitted["centres"], axis=0),

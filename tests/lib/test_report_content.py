@@ -937,24 +937,28 @@ def test_the_bootstrap_check_is_reported_and_a_doubt_stands_out(run_dir: Path):
 
 
 @pytest.mark.parametrize("check, says, bold", [
-    ({"kmeans_kept": "start", "restarts_agreement": 0.99612, "restarts_same_split": True},
-     "their split agrees with the started one on 99.61 % of the pool. The check found nothing amiss.", False),
-    ({"kmeans_kept": "start", "restarts_agreement": 0.5512, "restarts_same_split": False},
-     "Their best split on the sample was another one, of higher inertia on the whole pool, so the split started from "
+    ({"kmeans_kept": "start", "restarts_agreement": 0.99612, "restarts_same_split": True, "restart_rows": 1000},
+     "restarts on a sample of 1,000 images check it: refitted on every image, their split agrees with the started one "
+     "on 99.61 % of the pool. The check found nothing amiss.", False),
+    ({"kmeans_kept": "start", "restarts_agreement": 0.5512, "restarts_same_split": False, "restart_rows": 4567},
+     "restarts on the whole pool check it: refitted on every image, their split agrees with the started one on 55.12 % "
+     "of the pool. Their best split was another one, of higher inertia on the whole pool, so the split started from "
      "the self-trained models was kept", False),
     ({"kmeans_kept": "restarts", "restarts_agreement": 0.7431, "restarts_same_split": False},
-     "**They ended in another split, of lower inertia, and it was kept", True),
+     "restarts on the whole pool check it: refitted on every image, their split agrees with the started one on 74.31 % "
+     "of the pool. **They ended in another split, of lower inertia, and it was kept", True),
 ])
 def test_the_report_says_what_the_restarts_check_found(tmp_path, check, says, bold):
     metrics = json.loads(json.dumps(METRICS))
     metrics["data/cluster/summary.json"].update(check, selftrain_agreement=0.9955)
     _, markdown = render(make_run(tmp_path, metrics=metrics))
     line = next(line for line in markdown.splitlines() if line.startswith("k-means starts from the split"))
-    assert "its 11 k-means++ restarts on a sample of the pool check it" in line and says in line
+    assert line.startswith("k-means starts from the split the self-trained models learnt, and its 11 k-means++ restarts ")
+    assert says in line
     assert line.endswith("The final clusters agree with the self-trained scores on 99.55 % of the pool.")
     assert ("**" in line) == bold
 
 
 def test_the_report_leaves_the_restarts_check_out_of_a_run_without_it(run_dir):
     _, markdown = render(run_dir)
-    assert "k-means starts from the split" not in markdown and "restarts on a sample" not in markdown
+    assert "k-means starts from the split" not in markdown and "restarts on " not in markdown

@@ -130,6 +130,7 @@ def test_repro_then_experiments(tmp_path_factory, tmp_path):
     # k-means started from the self-trained split and its restarts checked it, in the summary
     assert cluster["kmeans_kept"] in ("start", "restarts") and 0.5 <= cluster["restarts_agreement"] <= 1.0
     assert cluster["restarts_same_split"] == (cluster["restarts_agreement"] >= 0.99)
+    assert cluster["restart_rows"] == 400  # a pool below RESTART_ROWS: the restarts see all of it
     assert 0.5 <= cluster["alternative"]["visualization_accuracy"] <= 1.0
     predict = read_json(repo / paths.PREDICT_SUMMARY)
     assert predict["pairs"] == 500 and 0 <= predict["share_same"] <= 1 and 0.5 <= predict["pair_accuracy"] <= 1

@@ -156,6 +156,7 @@ class Clustering:
     kmeans_kept: str | None  # which k-means fit was kept: "start" (the self-trained split's) or "restarts"
     restarts_agreement: str | None  # how far the restarts' split agrees with the start's, on their sample
     restarts_same_split: bool | None  # whether that is the same split (None: no start, or no k-means)
+    restart_sample: str | None  # the images the restarts were fitted on, where fewer than the pool (None: all)
     selftrain_agreement: str | None  # how far the final clusters agree with the self-trained scores
     methods: list[Method]  # cluster.method, then cluster.alternative where set
     better: Method | None  # of two methods whose accuracies differ
@@ -316,10 +317,20 @@ def gather_clustering(params: Checked, files: dict[str, Checked]) -> Clustering:
                       kmeans_kept=cluster.may("kmeans_kept", str),
                       restarts_agreement=_maybe(cluster.may("restarts_agreement"), accuracy),
                       restarts_same_split=cluster.may("restarts_same_split", bool),
+                      restart_sample=_restart_sample(cluster),
                       selftrain_agreement=_maybe(cluster.may("selftrain_agreement"), accuracy),
                       methods=methods,
                       better=ranked[0] if differ else None,
                       worse=ranked[1] if differ else None)
+
+
+def _restart_sample(cluster: Checked) -> str | None:
+    """How many images k-means' restarts saw, where fewer than the pool (competition and
+    visualization images): "10,000"; None when they saw all of it or the run does not say."""
+    rows = cluster.may("restart_rows", int)
+    pool = sum(cluster.need(f"cluster_sizes.{c}", int) for c in "01") + sum(
+        cluster.need(f"visualization_confusion.{half}.{c}", int) for half in "AB" for c in "01")
+    return count(rows) if rows is not None and rows < pool else None
 
 
 def method(role: str, summary: Checked) -> Method:
