@@ -68,8 +68,9 @@ def main() -> None:
     if summary["restarts_same_split"] is False:
         kept = ("the started split has the lower inertia, kept" if model.kept == "start" else
                 "theirs has the lower inertia, kept: the clusters may follow a sub-population, not the scores")
-        print(f"cluster: k-means' {config.n_init} restarts on a sample ended in another split than the one started "
-              f"from the self-trained scores ({model.restarts_agreement:.1%} alike); {kept}", file=sys.stderr)
+        print(f"cluster: k-means' {config.n_init} restarts on {model.restart_rows:,} of the {len(labels):,} images ended "
+              f"in another split than the one started from the self-trained scores ({model.restarts_agreement:.1%} "
+              f"alike); {kept}", file=sys.stderr)
     summary["selftrain_agreement"], warning = clustering.split_check(labels, scores)
     if warning:
         print(f"cluster: warning: {warning}", file=sys.stderr)

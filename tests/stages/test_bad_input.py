@@ -689,6 +689,25 @@ def test_cluster_self_trained_scores_of_another_pool(tmp_path, monkeypatch, caps
                          "data/reduce/components.npy", "found 23", "rerun the stage selftrain")
 
 
+def test_cluster_says_when_the_restarts_end_in_another_split(tmp_path, monkeypatch, capsys):
+    """Four blobs: the self-trained scores split along y, k-means' restarts find x (the lower
+    inertia). The stage keeps x and says in one line how many images the restarts saw."""
+    workdir = cluster_workdir(tmp_path, 2, {"alternative": None, "n_init": 10})
+    rng = np.random.default_rng(0)
+    corners = np.array([(10.5, 10.0), (10.5, -10.0), (-10.5, 10.0), (-10.5, -10.0)])
+    components = np.repeat(corners, 6, axis=0) + 0.3 * rng.normal(size=(24, 2))  # 20 + 2·2 rows
+    np.save(workdir / "data" / "reduce" / "components.npy", components.astype(np.float32))
+    scores = np.stack([np.zeros(24), -components[:, 1]], axis=1)  # > 0: the y < 0 side
+    np.save(workdir / "data" / "selftrain" / "features.npy", scores.astype(np.float32))
+    result = run_in_process("cluster", workdir, monkeypatch, capsys)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stderr.splitlines() if "restarts on" in line)
+    assert line.startswith("cluster: k-means' 10 restarts on 24 of the 24 images ended in another split than the one "
+                           "started from the self-trained scores (50.0% alike); theirs has the lower inertia, kept")
+    summary = json.loads((workdir / "data" / "cluster" / "summary.json").read_text())
+    assert (summary["kmeans_kept"], summary["restarts_same_split"], summary["restart_rows"]) == ("restarts", False, 24)
+
+
 @pytest.mark.parametrize("method", ["kmeans", "gmm", "coordinates"])
 def test_cluster_good_params(tmp_path, monkeypatch, capsys, method):
     """The control: the same inputs with valid params are clustered and written."""
