@@ -71,8 +71,8 @@ class TwoClusters:
         sample of :data:`RESTART_ROWS` rows check it: their best split is refitted on every row,
         ``restarts_agreement`` is how far the two fits agree (the same split from
         :data:`SAME_SPLIT` on), and the fit of lower inertia (k-means' own objective) is kept.
-        Without a usable ``start`` the restarts' split is the fit. The Gaussian mixture starts EM
-        from the kept k-means partition."""
+        Without a usable ``start`` the restarts, on every row, are the fit. The Gaussian mixture
+        starts EM from the kept k-means partition."""
         if self.method == "coordinates":  # nothing to fit: the features are not even read
             if np.shape(features)[1] < 2:
                 raise ValueError(f"the coordinates method needs at least 2 dimensions, found {np.shape(features)[1]}")
@@ -96,7 +96,9 @@ class TwoClusters:
             # (0.02–0.13 s at 45,000 × 256), to the restarts' split within 1–3 images of 5,000
             started = self._full_fit(features, np.stack([features[start == side].mean(axis=0) for side in (0, 1)]))
         rows = np.arange(len(features))
-        if len(features) > RESTART_ROWS:
+        # Only a start guards a sample's restarts: without one (selftrain's bootstrap and each
+        # view's own clusters) they see every row, as the fit itself.
+        if started is not None and len(features) > RESTART_ROWS:
             rows = np.sort(np.random.default_rng(self.seed).choice(len(features), RESTART_ROWS, replace=False))
         # On 45,000 images whose faces come in two croppings, clustered without the autoencoder's
         # codes (BENCHMARKS levers #74, #76), ten restarts (random_state 0) all ended in the
@@ -105,14 +107,16 @@ class TwoClusters:
         # outlier apart (50–54 % of the visualization images right on hw7 and that set).
         self.restart_rows = len(rows)
         restarts = KMeans(n_clusters=2, init="k-means++", n_init=self.n_init, random_state=self.seed).fit(features[rows])
+        if started is None:
+            self.kept = "restarts"
+            return restarts
         refitted = self._full_fit(features, restarts.cluster_centers_)  # 3–5 Lloyd iterations from there
-        if started is not None:
-            self.restarts_agreement = agreement(started.labels_, refitted.labels_)
+        self.restarts_agreement = agreement(started.labels_, refitted.labels_)
         # The lower inertia decides even between two fits of the same split: such fits differ in
         # 1–3 images of 5,000 (ten restarts on every row: 10–14 of hw7's visualization images wrong
         # over random states 0–5, this way 10–13). The start guards the sample's restarts: on
         # hw7 all ten ended in a sub-population's split for one random state in six.
-        if started is not None and started.inertia_ <= refitted.inertia_:
+        if started.inertia_ <= refitted.inertia_:
             self.kept = "start"
             return started
         self.kept = "restarts"

@@ -180,9 +180,10 @@ def test_kmeans_keeps_the_restarts_split_when_the_start_is_worse(minibatch):
     assert clustering.agreement(model.predict(features), (features[:, 0] < 0).astype(np.int8)) == 1.0
 
 
-def test_kmeans_restarts_on_a_sample_of_a_large_pool_and_label_every_row(monkeypatch):
-    """Past RESTART_ROWS the restarts see a sample; their split, refitted on every row, is the fit
-    when no start is given, and a start in the same split is kept as it is."""
+def test_kmeans_restarts_on_a_sample_only_when_a_start_guards_them(monkeypatch):
+    """Past RESTART_ROWS the restarts that check a start see a sample, their split refitted on
+    every row, and a start in the same split is kept as it is. Without a start nothing would
+    catch a sample's sub-population split: the restarts see every row and are the fit."""
     from sklearn.cluster import KMeans
 
     monkeypatch.setattr(clustering, "RESTART_ROWS", 100)
@@ -192,12 +193,13 @@ def test_kmeans_restarts_on_a_sample_of_a_large_pool_and_label_every_row(monkeyp
     features = four_corners(n_per=100)  # 400 rows
     along_x = (features[:, 0] < 0).astype(np.int8)
     plain = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features)
-    assert plain.kept == "restarts" and plain.restarts_agreement is None
+    assert plain.kept == "restarts" and plain.restarts_agreement is None and plain.restart_rows == 400
     assert clustering.agreement(plain.predict(features), along_x) == 1.0
     started = clustering.TwoClusters("kmeans", 0, n_init=10).fit(features, start=along_x)
     assert started.kept == "start" and started.restarts_agreement == 1.0 and started.restart_rows == 100
-    # the restarts on 100 rows, the fits from given centres (the start's, the restarts') on all 400
-    assert fitted_rows == [(10, 100), (1, 400), (1, 400), (10, 100), (1, 400)]
+    # unstarted: the restarts on all 400 rows; started: the fit from the start's centres on all
+    # 400, the restarts on 100, their split refitted on all 400
+    assert fitted_rows == [(10, 400), (1, 400), (10, 100), (1, 400)]
     np.testing.assert_allclose(np.sort(started.fitted["centres"], axis=0), np.sort(plain.fitted["centres"], axis=0),
                                atol=1e-5)
 
