@@ -213,3 +213,25 @@ def test_the_mixture_starts_from_the_kmeans_partition():
     model = clustering.TwoClusters("gmm", 0, n_init=10).fit(features, start=along_y)
     assert model.kept == "restarts"
     assert clustering.agreement(model.predict(features), along_x) == 1.0
+
+
+def test_the_mixture_is_fitted_on_a_sample_of_a_large_pool_and_labels_every_row(monkeypatch):
+    """Past MIXTURE_ROWS, EM sees a random sample (the same rows for the same seed); the fitted
+    mixture still labels every row, and a side the sample would miss makes EM see every row."""
+    from sklearn.mixture import GaussianMixture
+
+    monkeypatch.setattr(clustering, "MIXTURE_ROWS", 100)
+    fitted_rows = []
+    fit = GaussianMixture.fit
+    monkeypatch.setattr(GaussianMixture, "fit", lambda self, X, *a, **k: fitted_rows.append(len(X)) or fit(self, X, *a, **k))
+    features = four_corners(n_per=100)  # 400 rows
+    along_x = (features[:, 0] < 0).astype(np.int8)
+    model = clustering.TwoClusters("gmm", 0).fit(features, start=along_x)
+    assert fitted_rows == [100]
+    assert clustering.agreement(model.predict(features), along_x) == 1.0
+    again = clustering.TwoClusters("gmm", 0).fit(features, start=along_x)
+    np.testing.assert_array_equal(again.fitted["means"], model.fitted["means"])
+    # one far point k-means sets apart: a sample of 100 rows would hold at most it alone
+    lonely = np.concatenate([features, [[1000.0, 1000.0]]]).astype(np.float32)
+    clustering.TwoClusters("gmm", 0).fit(lonely, start=(np.arange(len(lonely)) == len(lonely) - 1).astype(np.int8))
+    assert fitted_rows[-1] == len(lonely)
