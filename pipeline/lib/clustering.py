@@ -113,7 +113,7 @@ class TwoClusters:
             started = self._full_fit(features, np.stack([features[start == side].mean(axis=0) for side in (0, 1)]))
         # Only a start guards a sample's restarts: without one (selftrain's bootstrap and each
         # view's own clusters) they see every row, as the fit itself.
-        rows = sample_rows(len(features), RESTART_ROWS if started is not None else len(features), self.seed)
+        rows = np.arange(len(features)) if started is None else sample_rows(len(features), RESTART_ROWS, self.seed)
         # On 45,000 images whose faces come in two croppings, clustered without the autoencoder's
         # codes (BENCHMARKS levers #74, #76), ten restarts (random_state 0) all ended in the
         # croppings' split though the datasets' had the lower inertia: the start found it. The
