@@ -103,7 +103,7 @@ class TwoClusters:
 
     def _checked_kmeans(self, features: np.ndarray, start: np.ndarray | None):
         """The kept k-means fit (scikit-learn's, labels_ and inertia_ over every row); sets
-        ``kept`` and ``restarts_agreement``."""
+        ``kept``, ``restarts_agreement`` and ``restart_rows``."""
         from sklearn.cluster import KMeans
 
         started = None

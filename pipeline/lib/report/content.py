@@ -154,7 +154,7 @@ class Clustering:
     minibatch: bool  # cluster.minibatch (k-means)
     n_init: str  # cluster.n_init (k-means++ restarts that check the start)
     kmeans_kept: str | None  # which k-means fit was kept: "start" (the self-trained split's) or "restarts"
-    restarts_agreement: str | None  # how far the restarts' split agrees with the start's, on their sample
+    restarts_agreement: str | None  # how far the restarts' split, refitted on every image, agrees with the start's
     restarts_same_split: bool | None  # whether that is the same split (None: no start, or no k-means)
     restart_sample: str | None  # the images the restarts were fitted on, where fewer than the pool (None: all)
     selftrain_agreement: str | None  # how far the final clusters agree with the self-trained scores
