@@ -37,7 +37,7 @@ RESTART_ROWS = 10_000
 # holdout and 45,000 images (sample seeds 0–2) the mixture put 96.2–96.7 / 98.1–98.3 / 96.6–97.2 %
 # of the visualization images right on 5,000 rows, 95.2–95.5 / 97.8–98.2 / 95.8–96.3 % on 10,000,
 # 94.7 / 97.9 / 95.1 % on every row: the more rows, the further EM moves from the k-means
-# partition, and the worse. 1.0–2.1 s per fit and labelling, against 2.1–3.3 s on 10,000 rows.
+# partition, and the worse. 1.1–2.2 s per fit and labelling, against 2.1–3.3 s on 10,000 rows.
 MIXTURE_ROWS = 5_000
 
 
