@@ -62,12 +62,13 @@ run: $(STAMP)
 compare: $(STAMP)
 	$(BIN)/dvc exp show --only-changed --drop '.*/' --keep '^(pair_accuracy.*|visualization_accuracy)$$'
 
-# One pytest-xdist worker per core; whole files to a worker, so that the tiny trained run
-# and a module's shared runs are built once per worker, not once per test (2 cores, AMD EPYC:
-# 374 s instead of 497–531 s). PYTEST_ARGS="-n 0" runs them in this process.
+# One pytest-xdist worker per core, at most 4: each builds its own tiny trained run and loads
+# TensorFlow. Whole files go to a worker, so that a module's shared runs are built once, not
+# once per test. 2 cores, AMD EPYC: 374 s instead of 497–531 s in one process, which
+# PYTEST_ARGS="-n 0" still gives.
 ## test: set up .venv, then the tests, a worker per core (PYTEST_ARGS: pytest's options)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 # The opt-in tests that need ../shared/data and minutes of CPU.
 ## test-slow: the opt-in tests on ../shared/data (minutes of CPU)
