@@ -64,8 +64,7 @@ compare: $(STAMP)
 
 # One pytest-xdist worker per core, at most 4: each builds its own tiny trained run and loads
 # TensorFlow. Whole files go to a worker, so that a module's shared runs are built once, not
-# once per test. 2 cores, AMD EPYC: 374 s instead of 497–531 s in one process, which
-# PYTEST_ARGS="-n 0" still gives.
+# once per test (timings: docs/testing.md). PYTEST_ARGS="-n 0" runs them in one process.
 ## test: set up .venv, then the tests, a worker per core (PYTEST_ARGS: pytest's options)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
