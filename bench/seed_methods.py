@@ -5,8 +5,8 @@
 In a throw-away git + DVC copy of the project with data.dir = the --data folder: the commands the
 README and the report give (pipeline.lib.report.seed.exp_run_command), one after the other:
 
-    dvc exp run -n seed-method-1 -S embed.model=vae -S 'pca.views=[codes]' ...   # from a clean state
-    dvc exp run -n seed-method-2 -S embed.model=vae -S 'pca.views=[codes]' ...   # reuses method I's VAE
+    dvc exp run -n seed-method-1 -S embed.model=vae -S embed.train_samples=null ...   # from a clean state
+    dvc exp run -n seed-method-2 -S embed.model=vae -S embed.train_samples=null ...   # reuses method I's VAE
 
 Method I trains the report's VAE (wall time: training included, nothing cached); method II
 changes only pca.* and cluster.*, so it reruns views onwards. Reads data/cluster/summary.json
