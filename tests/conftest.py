@@ -136,3 +136,21 @@ def make_competition():
 def run_stage():
     """The runner :func:`run_stage_in`: ``run_stage(stage, cwd, params)`` → CompletedProcess."""
     return run_stage_in
+
+
+@pytest.fixture
+def blas_rounds_rows_alike():
+    """Skip unless NumPy's BLAS gives a row of a float32 product the same bytes however many rows
+    share the call. OpenBLAS did on an AVX-512 AMD EPYC (family 25 model 17); on an AVX2-only one
+    (model 1, OpenBLAS's Haswell kernels) a row computed alone came out in other bytes, so there
+    the bytes depend on the chunking (the same chunking, so the same params on the same machine,
+    still gives the same bytes)."""
+    rows = np.random.default_rng(1).normal(size=(101, 8)).astype(np.float32)
+    weights = np.random.default_rng(2).normal(size=(8, 5)).astype(np.float32)
+    whole = rows @ weights
+    if not all(np.array_equal(whole, np.concatenate([rows[i:i + size] @ weights for i in range(0, 101, size)]))
+               for size in (1, 3, 7)):
+        from threadpoolctl import threadpool_info
+        kernels = sorted({str(pool.get("architecture")) for pool in threadpool_info() if pool.get("user_api") == "blas"})
+        pytest.skip(f"this CPU's BLAS kernel ({', '.join(kernels)}) rounds a row by the rows in its call, "
+                    "so bytes that must not depend on the chunking cannot be compared here")

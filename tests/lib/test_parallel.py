@@ -47,6 +47,7 @@ def test_in_workers_keeps_order_bounds_what_waits_and_raises():
     assert len(started) < 10
 
 
+@pytest.mark.usefixtures("blas_rounds_rows_alike")
 def test_map_chunks_in_workers_equals_one_worker(tmp_path):
     rows = np.random.default_rng(1).normal(size=(101, 8)).astype(np.float32)
     weights = np.random.default_rng(2).normal(size=(8, 5)).astype(np.float32)

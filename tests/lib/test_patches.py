@@ -70,6 +70,7 @@ def test_chunked_descriptors_equal_one_batch(tmp_path, monkeypatch):
     np.testing.assert_allclose(out, patches.encode(dictionary, images), rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.usefixtures("blas_rounds_rows_alike")
 def test_descriptors_are_the_same_bytes_whatever_the_worker_count(monkeypatch):
     """Chunks described in threads (BLAS on one thread each) come back in order and equal the
     one-worker result byte for byte: the submission must not depend on the core count."""
@@ -85,6 +86,7 @@ def test_descriptors_are_the_same_bytes_whatever_the_worker_count(monkeypatch):
     assert not np.array_equal(results[0][:3], results[0][3:6])  # the chunks differ: order was checked
 
 
+@pytest.mark.usefixtures("blas_rounds_rows_alike")
 def test_encode_block_size_does_not_change_the_bytes(monkeypatch):
     """encode works a few images at a time (to stay in the CPU's cache); blocks that split the
     batch unevenly give every image the bytes that one block of all of them gives."""
