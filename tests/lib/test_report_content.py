@@ -699,9 +699,11 @@ def test_a_default_run_is_marked_beside_the_published_figures(run_dir: Path):
     assert "given only for the seed report's VAE ( embed.model: vae )" in text
     # the commands the report gives run the presets (tests/runs/test_presets.py runs them)
     assert ("seed method I: dvc exp run -n seed-method-1 -S embed.model=vae -S embed.train_samples=null "
-            "-S 'pca.views=[codes]' -S pca.code_dims=48 -S pca.dims=48 -S pca.whiten=false -S cluster.method=kmeans") in text
+            "-S 'pca.views=[codes]' -S pca.code_dims=48 -S pca.dims=48 -S pca.whiten=false "
+            "-S cluster.method=kmeans") in text
     assert ("seed method II: dvc exp run -n seed-method-2 -S embed.model=vae -S embed.train_samples=null "
-            "-S 'pca.views=[codes]' -S pca.code_dims=2 -S pca.dims=2 -S pca.whiten=false -S cluster.method=coordinates") in text
+            "-S 'pca.views=[codes]' -S pca.code_dims=2 -S pca.dims=2 -S pca.whiten=false "
+            "-S cluster.method=coordinates") in text
 
 
 def test_a_seed_method_i_run_is_marked_and_shows_the_vae_loss_in_the_reports_units(tmp_path: Path):
